@@ -1,0 +1,7 @@
+"""Allow ``python -m digest``."""
+
+from __future__ import annotations
+
+from digest.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,255 @@
+"""The ``digest`` command: parse arguments, call one function per command, report errors cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from digest import __version__
+from digest.errors import DigestError
+from digest.evaluate import evaluate, load_labels, mean_f1
+from digest.ingest import classify_entry, ingest, load_stored_days
+from digest.model import Entry, Theme
+from digest.parse import normalise_title, parse_file, parse_iso_date
+from digest.project import DEFAULTS_DIR, THEMES_NAME, Project
+from digest.themes import load_themes
+
+log = logging.getLogger(__name__)
+
+
+class UsageError(DigestError):
+    """A command-line mistake: exit status 2, like argparse's own errors."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Report a usage mistake without a traceback (argparse would exit itself)."""
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser; every command has help, and the README lists them all."""
+    parser = _Parser(
+        prog="digest",
+        description="Turn daily research-paper feeds into dated, themed, searchable digests.",
+    )
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    parser.add_argument(
+        "-C",
+        "--project",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the digest project to work on (default: the current directory)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    parse = commands.add_parser("parse", help="print the papers found in raw page dumps")
+    _add_dump_options(parse, files_required=True)
+    parse.add_argument("--json", action="store_true", help="print a JSON list of entries")
+    parse.set_defaults(run=run_parse)
+
+    ingest_cmd = commands.add_parser(
+        "ingest", help="add papers from raw page dumps to the dated Markdown digests"
+    )
+    _add_dump_options(ingest_cmd, files_required=False)
+    ingest_cmd.set_defaults(run=run_ingest)
+
+    themes = commands.add_parser("themes", help="inspect and measure the theme rules")
+    themes_commands = themes.add_subparsers(dest="themes_command", metavar="ACTION")
+    themes_commands.required = True
+    evaluate_cmd = themes_commands.add_parser(
+        "eval", help="precision, recall and F1 per theme against a labels file"
+    )
+    evaluate_cmd.add_argument("labels", type=Path, metavar="LABELS.json")
+    evaluate_cmd.add_argument(
+        "--from",
+        dest="dumps",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="DUMP",
+        help="raw dumps holding the labelled papers' abstracts (default: the project's)",
+    )
+    evaluate_cmd.add_argument(
+        "--misses", action="store_true", help="also list each false positive and false negative"
+    )
+    evaluate_cmd.set_defaults(run=run_themes_eval)
+    list_cmd = themes_commands.add_parser("list", help="list the configured themes")
+    list_cmd.set_defaults(run=run_themes_list)
+    return parser
+
+
+def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool) -> None:
+    command.add_argument(
+        "files",
+        type=Path,
+        nargs="+" if files_required else "*",
+        metavar="FILE",
+        help="raw page dumps" + ("" if files_required else " (default: content/raw/*.txt)"),
+    )
+    command.add_argument(
+        "--date", help="the date of every paper in FILE (YYYY-MM-DD); overrides the page's date"
+    )
+    command.add_argument(
+        "--year",
+        type=int,
+        help="year for page dates without one, like 'Apr 24' "
+        "(default: default_year in content/digest.yaml, else the current year)",
+    )
+
+
+def _date_option(args: argparse.Namespace) -> dt.date | None:
+    return parse_iso_date(args.date) if args.date else None
+
+
+def _year_option(args: argparse.Namespace) -> int | None:
+    year = getattr(args, "year", None)
+    if year is not None and not 1 <= year <= 9999:
+        raise UsageError(f"--year must be a year like 2024, got {year}")
+    return int(year) if year is not None else None
+
+
+def _project_or_none(root: Path) -> Project | None:
+    try:
+        return Project.find(root)
+    except DigestError:
+        return None
+
+
+def _themes_and_year(args: argparse.Namespace) -> tuple[tuple[Theme, ...], int | None]:
+    """Use the project's themes and year if there is a project, else the packaged defaults."""
+    project = _project_or_none(args.project)
+    if project is None:
+        return load_themes(DEFAULTS_DIR / THEMES_NAME), _year_option(args)
+    return project.themes, _year_option(args) or project.config.year()
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    """Print the entries of raw dumps, as JSON or one line each."""
+    themes, year = _themes_and_year(args)
+    date = _date_option(args)
+    entries = [e for path in args.files for e in parse_file(path, date=date, year=year)]
+    if args.json:
+        json.dump([_entry_json(e, themes) for e in entries], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for entry in entries:
+        paper = classify_entry(entry, themes)
+        print(f"{entry.date}  {entry.id}  {','.join(paper.themes) or '-':<30}  {entry.title}")
+    print(f"{len(entries)} entries", file=sys.stderr)
+    return 0
+
+
+def _entry_json(entry: Entry, themes: Sequence[Theme]) -> dict[str, object]:
+    paper = classify_entry(entry, themes)
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "abstract": entry.abstract,
+        "date": entry.date.isoformat(),
+        "themes": list(paper.themes),
+        "why": paper.why,
+        "source": entry.source,
+        "line": entry.line,
+        "truncated": entry.truncated,
+    }
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """Merge raw dumps into the project's dated Markdown digests."""
+    project = Project.find(args.project)
+    files = args.files or project.raw_dumps()
+    if not files:
+        raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt files")
+    reports = ingest(project, files, date=_date_option(args), year=_year_option(args))
+    for report in reports:
+        state = "written" if report.written else "unchanged"
+        print(f"{_relative(report.path)}: {report.added} new papers, {state}")
+    written = sum(r.written for r in reports)
+    print(f"{len(reports)} digest pages: {written} written, {len(reports) - written} unchanged")
+    return 0
+
+
+def run_themes_list(args: argparse.Namespace) -> int:
+    """List the configured themes."""
+    themes, _ = _themes_and_year(args)
+    for theme in themes:
+        print(f"{theme.slug:<20} {theme.name}  ({len(theme.rules)} rules)")
+    return 0
+
+
+def run_themes_eval(args: argparse.Namespace) -> int:
+    """Print precision, recall and F1 of each theme against labelled papers."""
+    themes, _ = _themes_and_year(args)
+    labelled = load_labels(args.labels, _known_abstracts(args))
+    scores = evaluate(themes, labelled)
+    print(f"{'theme':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
+    for s in scores:
+        print(
+            f"{s.theme:<20} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f}"
+            f" {s.tp:>4} {s.fp:>4} {s.fn:>4}"
+        )
+    print(f"{'mean F1':<20} {'':>9} {'':>7} {mean_f1(scores):>6.3f}   ({len(labelled)} papers)")
+    if args.misses:
+        _print_misses(themes, labelled)
+    return 0
+
+
+def _print_misses(themes: Sequence[Theme], labelled: Sequence[object]) -> None:
+    from digest.themes import classify
+
+    for item in labelled:
+        title, abstract, truth = item.title, item.abstract, item.themes  # type: ignore[attr-defined]
+        predicted = {m.theme for m in classify(themes, title, abstract)}
+        for slug in sorted(predicted - truth):
+            print(f"FP {slug:<20} {title}")
+        for slug in sorted(truth - predicted):
+            print(f"FN {slug:<20} {title}")
+
+
+def _known_abstracts(args: argparse.Namespace) -> dict[str, str]:
+    """Map normalised titles to abstracts from --from dumps, else the project's dumps and pages."""
+    project = _project_or_none(args.project)
+    dumps = list(args.dumps) or (project.raw_dumps() if project else [])
+    abstracts: dict[str, str] = {}
+    for path in dumps:
+        for entry in parse_file(path, date=dt.date(2000, 1, 1)):
+            abstracts.setdefault(normalise_title(entry.title), entry.abstract)
+    if project and not args.dumps:
+        for stored in load_stored_days(project.digests_dir).values():
+            for _, paper in stored.day.placed_papers():
+                abstracts.setdefault(normalise_title(paper.title), paper.abstract)
+    return abstracts
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; user mistakes print one line and exit non-zero, never a traceback."""
+    logging.basicConfig(level=logging.WARNING, format="digest: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except UsageError as exc:
+        print(f"digest: error: {exc}", file=sys.stderr)
+        return 2
+    except DigestError as exc:
+        print(f"digest: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digest: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,304 @@
+"""Dated Markdown digest pages: write them, read them back, and merge new papers into them.
+
+A digest page is the project's source of truth once written: people edit it (a note under a
+paper, a paper moved under another theme's heading) and every later stage reads it. So the format
+is one that reads back exactly, and the writer and reader live side by side in this module::
+
+    ---                                  YAML front matter: date, title, counts, sources
+    ---
+    # Title
+    ## Theme name {#theme-slug}          one section per theme, then "Other"
+    ### Paper title {#p-<id>}            one block per paper
+    - themes: slug, slug                 metadata lines
+    - why slug: title “...”; abstract “...”
+    - first seen: YYYY-MM-DD
+    <blank>
+    Abstract (one line)
+    <blank>
+    Anything else is the paper's notes, kept as written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from digest.errors import DigestError
+from digest.model import OTHER, Day, Paper, Section, Source, effective_themes
+
+SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\}\s*$")
+PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
+META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
+KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
+OTHER_NAME = "Other"
+
+
+def day_title(date: dt.date) -> str:
+    """Return the default title of a day's digest page."""
+    return f"Papers of {date.day} {date:%B %Y}"
+
+
+def digest_path(digests_dir: Path, date: dt.date) -> Path:
+    """Return where the digest page of ``date`` lives."""
+    return digests_dir / f"{date.isoformat()}.md"
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def count_themes(day: Day, theme_slugs: Sequence[str]) -> dict[str, int]:
+    """Count papers per theme (a paper counts in each of its themes), configured themes first."""
+    counts = dict.fromkeys(theme_slugs, 0)
+    other = 0
+    for section, paper in day.placed_papers():
+        slugs = effective_themes(section, paper.themes)
+        for slug in slugs:
+            counts[slug] = counts.get(slug, 0) + 1
+        other += not slugs
+    counts[OTHER] = other
+    return counts
+
+
+def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
+    """Return the Markdown text of a digest page; counts are derived, never taken as read."""
+    counts = count_themes(day, theme_slugs)
+    front: dict[str, Any] = {
+        "date": day.date,
+        "title": day.title,
+        "papers": sum(len(s.papers) for s in day.sections),
+        "counts": counts,
+        "sources": [{"file": s.file, "sha256": s.sha256} for s in day.sources],
+        **day.extra,
+    }
+    parts = [
+        "---\n"
+        + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10_000)
+        + "---\n",
+        f"# {day.title}\n",
+    ]
+    if day.intro:
+        parts.append(day.intro + "\n")
+    for section in day.sections:
+        parts.append(f"## {section.name} {{#{section.slug}}}\n")
+        if section.intro:
+            parts.append(section.intro + "\n")
+        parts.extend(_render_paper(paper) for paper in section.papers)
+    return "\n".join(parts)
+
+
+def _render_paper(paper: Paper) -> str:
+    meta = [f"- themes: {', '.join(paper.themes) if paper.themes else 'none'}"]
+    meta += [f"- why {slug}: {reason}" for slug, reason in paper.why.items()]
+    if paper.first_seen:
+        meta.append(f"- first seen: {paper.first_seen.isoformat()}")
+    if paper.truncated:
+        meta.append("- truncated: yes")
+    meta += [f"- {key}: {value}" for key, value in paper.extra]
+    lines = [f"### {paper.title} {{#p-{paper.id}}}", "", *meta, ""]
+    lines.append(paper.abstract if paper.abstract else "*No abstract: the page was cut off.*")
+    if paper.notes:
+        lines += ["", paper.notes]
+    return "\n".join(lines) + "\n"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """Lines gathered under one heading while reading a page."""
+
+    heading: re.Match[str] | None
+    line: int
+    lines: list[str] = field(default_factory=list)
+
+
+def parse_day(text: str, path: Path) -> Day:
+    """Read a digest page."""
+    front, body, body_start = _split_front_matter(text, path)
+    date = front.get("date")
+    if isinstance(date, str):
+        date = _iso(date, path)
+    if not isinstance(date, dt.date):
+        raise DigestError("front matter needs 'date: YYYY-MM-DD'", path, 2)
+    title = str(front.get("title") or day_title(date))
+    sources = tuple(_source(item, path) for item in front.get("sources") or ())
+    extra = {k: v for k, v in front.items() if k not in KNOWN_FRONT_MATTER}
+    intro, sections = _read_body(body, body_start, title, path)
+    return Day(date, title, tuple(sections), sources, intro, extra)
+
+
+def _iso(text: str, path: Path) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise DigestError(f"front matter date {text!r} is not YYYY-MM-DD", path, 2) from None
+
+
+def _source(item: Any, path: Path) -> Source:
+    if not isinstance(item, dict) or not {"file", "sha256"} <= set(item):
+        raise DigestError("each front matter source needs 'file' and 'sha256'", path)
+    return Source(str(item["file"]), str(item["sha256"]))
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int]:
+    lines = text.replace("\r\n", "\n").split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise DigestError("expected YAML front matter starting with '---' on line 1", path, 1)
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise DigestError("front matter is not closed by a '---' line", path, 1) from None
+    try:
+        front = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise DigestError(f"invalid front matter: {getattr(exc, 'problem', exc)}", path, line)
+    if not isinstance(front, dict):
+        raise DigestError("front matter must be a YAML mapping", path, 2)
+    return front, lines[end + 1 :], end + 2
+
+
+def _read_body(
+    body: list[str], first_line: int, title: str, path: Path
+) -> tuple[str, list[Section]]:
+    blocks: list[_Block] = [_Block(None, first_line)]
+    for number, line in enumerate(body, start=first_line):
+        heading = SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
+        if heading:
+            blocks.append(_Block(heading, number))
+        else:
+            blocks[-1].lines.append(line)
+    intro = _strip_title(blocks[0].lines, title)
+    sections: list[Section] = []
+    for block in blocks[1:]:
+        assert block.heading is not None
+        if block.heading.re is SECTION_HEADING:
+            name, slug = block.heading["name"], block.heading["slug"]
+            sections.append(Section(slug, name, (), _join(block.lines)))
+        elif not sections:
+            raise DigestError(
+                "paper before any '## Theme {#slug}' section heading", path, block.line
+            )
+        else:
+            paper = _read_paper(block, path)
+            last = sections[-1]
+            sections[-1] = replace(last, papers=(*last.papers, paper))
+    return intro, sections
+
+
+def _strip_title(lines: list[str], title: str) -> str:
+    text = _join(lines)
+    heading = f"# {title}"
+    if text == heading or text.startswith(heading + "\n"):
+        text = text[len(heading) :]
+    return _join(text.split("\n"))
+
+
+def _join(lines: Iterable[str]) -> str:
+    """Join lines, dropping blank lines at both ends and trailing spaces on each."""
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def _read_paper(block: _Block, path: Path) -> Paper:
+    assert block.heading is not None
+    lines = [line.rstrip() for line in block.lines]
+    i = 0
+    while i < len(lines) and not lines[i]:
+        i += 1
+    meta: list[tuple[str, str]] = []
+    while i < len(lines) and (m := META_LINE.match(lines[i])):
+        meta.append((m["key"].strip(), m["value"].strip()))
+        i += 1
+    while i < len(lines) and not lines[i]:
+        i += 1
+    fields = _paper_fields(meta, block, path)
+    abstract = lines[i] if i < len(lines) else ""
+    if fields["truncated"] and abstract == "*No abstract: the page was cut off.*":
+        abstract = ""
+    return Paper(
+        id=block.heading["id"],
+        title=block.heading["title"].strip(),
+        abstract=abstract,
+        notes=_join(lines[i + 1 :]),
+        **fields,
+    )
+
+
+def _paper_fields(meta: list[tuple[str, str]], block: _Block, path: Path) -> dict[str, Any]:
+    themes: tuple[str, ...] = ()
+    why: dict[str, str] = {}
+    first_seen = None
+    truncated = False
+    extra: list[tuple[str, str]] = []
+    for key, value in meta:
+        if key == "themes":
+            themes = tuple(t.strip() for t in value.split(",") if t.strip() not in ("", "none"))
+        elif key.startswith("why "):
+            why[key[4:].strip()] = value
+        elif key == "first seen":
+            first_seen = _iso_meta(value, block, path)
+        elif key == "truncated":
+            truncated = value.lower() in ("yes", "true")
+        else:
+            extra.append((key, value))
+    return {
+        "themes": themes,
+        "why": why,
+        "first_seen": first_seen,
+        "truncated": truncated,
+        "extra": tuple(extra),
+    }
+
+
+def _iso_meta(value: str, block: _Block, path: Path) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise DigestError(
+            f"'first seen' must be YYYY-MM-DD, got {value!r}", path, block.line
+        ) from None
+
+
+def read_day(path: Path) -> Day:
+    """Read a digest page from disk."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DigestError("is not UTF-8 text", path) from None
+    return parse_day(text, path)
+
+
+def unchanged_by_reading(text: str, path: Path) -> int | None:
+    """Return the first line whose content reading and rewriting ``text`` would lose, or None.
+
+    Whitespace at line ends, runs of blank lines and the derived front matter (paper counts) do
+    not count; everything else a person typed must come back, or the page is not safe to rewrite.
+    """
+    day = parse_day(text, path)
+    again = _comparable(_body(render_day(day, ())))
+    original = _comparable(_body(text))
+    for index, (mine, theirs) in enumerate(zip(again, original, strict=False)):
+        if mine[1] != theirs[1]:
+            return theirs[0]
+    if len(again) != len(original):
+        return original[min(len(again), len(original) - 1)][0] if original else 1
+    return None
+
+
+def _body(text: str) -> list[tuple[int, str]]:
+    """Return the numbered lines after the front matter (read_day has already checked it)."""
+    lines = list(enumerate(text.replace("\r\n", "\n").split("\n"), start=1))
+    end = next(i for i in range(1, len(lines)) if lines[i][1].strip() == "---")
+    return lines[end + 1 :]
+
+
+def _comparable(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    return [(number, line.rstrip()) for number, line in lines if line.strip()]

@@ -1,0 +1,99 @@
+"""Measure the theme matcher against labelled papers: precision, recall and F1 per theme."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from digest.errors import DigestError
+from digest.model import Theme
+from digest.parse import normalise_title
+from digest.themes import classify
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A paper with the themes people gave it."""
+
+    title: str
+    abstract: str
+    themes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Score:
+    """Agreement of the matcher with the labels for one theme."""
+
+    theme: str
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def load_labels(path: Path, abstracts: dict[str, str]) -> list[Labelled]:
+    """Read a labels file (``[{"title", "themes", optional "abstract"}]``).
+
+    Labels usually carry only titles, so abstracts are looked up by normalised title in
+    ``abstracts`` (from the project's dumps and digests, or the dumps given on the command line).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise DigestError("labels file not found", path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DigestError(f"not a JSON labels file: {exc}", path) from None
+    if not isinstance(data, list):
+        raise DigestError('expected a JSON list of {"title": ..., "themes": [...]}', path)
+    labelled = [_labelled(item, i, path, abstracts) for i, item in enumerate(data)]
+    missing = [item for item in labelled if not item.abstract]
+    if missing:
+        raise DigestError(
+            f"{len(missing)} labelled title(s) have no abstract, e.g. {missing[0].title!r}; "
+            "add an 'abstract' to each label or pass the dumps they come from with --from",
+            path,
+        )
+    return labelled
+
+
+def _labelled(item: Any, index: int, path: Path, abstracts: dict[str, str]) -> Labelled:
+    if not isinstance(item, dict) or not isinstance(item.get("title"), str):
+        raise DigestError(f"label #{index + 1} needs a 'title' string", path)
+    themes = item.get("themes", [])
+    if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+        raise DigestError(f"label #{index + 1} needs 'themes' as a list of slugs", path)
+    abstract = item.get("abstract") or abstracts.get(normalise_title(item["title"]), "")
+    return Labelled(item["title"], str(abstract), frozenset(themes))
+
+
+def evaluate(themes: Sequence[Theme], labelled: Iterable[Labelled]) -> list[Score]:
+    """Score every configured theme against the labels."""
+    counts = {theme.slug: [0, 0, 0] for theme in themes}
+    for item in labelled:
+        predicted = {m.theme for m in classify(themes, item.title, item.abstract)}
+        for slug, (tp_fp_fn) in counts.items():
+            truth, guess = slug in item.themes, slug in predicted
+            tp_fp_fn[0] += truth and guess
+            tp_fp_fn[1] += guess and not truth
+            tp_fp_fn[2] += truth and not guess
+    return [Score(slug, *c) for slug, c in counts.items()]
+
+
+def mean_f1(scores: Sequence[Score]) -> float:
+    """Return the unweighted mean F1 over themes (each theme counts the same)."""
+    return sum(s.f1 for s in scores) / len(scores) if scores else 0.0

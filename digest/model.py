@@ -1,0 +1,132 @@
+"""The plain data passed between pipeline stages.
+
+parse -> :class:`Entry`; classify -> :class:`Classification`; digests and load -> :class:`Paper`
+and :class:`Day`. Frozen so a stage cannot quietly change what another stage relies on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+OTHER = "other"
+"""Slug of the pseudo-theme for papers that match no theme; never a real theme slug."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One paper as read from a raw page dump, before classification."""
+
+    id: str
+    title: str
+    abstract: str
+    date: dt.date
+    source: str
+    line: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One match rule of a theme: a compiled pattern and how much a hit counts."""
+
+    label: str
+    pattern: str
+    weight: float
+    fields: tuple[str, ...] = ("title", "abstract")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A theme from the project's YAML configuration."""
+
+    slug: str
+    name: str
+    description: str
+    rules: tuple[Rule, ...]
+    exclude: tuple[Rule, ...] = ()
+    title_weight: float = 2.0
+    abstract_weight: float = 1.0
+    threshold: float = 2.0
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a paper is in a theme: the rules that fired, where, and the total score."""
+
+    theme: str
+    score: float
+    hits: tuple[str, ...]
+
+    def explain(self) -> str:
+        """Return a one-line, human-readable reason, stored in the digest and shown on the site."""
+        return "; ".join(self.hits)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper as it stands in one day's digest (themes may have been edited by hand)."""
+
+    id: str
+    title: str
+    abstract: str
+    themes: tuple[str, ...] = ()
+    why: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
+    first_seen: dt.date | None = None
+    notes: str = ""
+    truncated: bool = False
+    extra: tuple[tuple[str, str], ...] = ()
+    """Metadata lines added by hand that digest does not know; kept as they are."""
+
+    @property
+    def primary(self) -> str:
+        """Return the theme whose section holds this paper in a digest page."""
+        return self.themes[0] if self.themes else OTHER
+
+
+@dataclass(frozen=True)
+class Section:
+    """One theme's section of a digest page, in the order the page lists it."""
+
+    slug: str
+    name: str
+    papers: tuple[Paper, ...] = ()
+    intro: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A raw dump a digest page was made from, with its SHA-256, so re-ingesting is a no-op."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Day:
+    """One dated digest page: its sections of papers and where they came from."""
+
+    date: dt.date
+    title: str
+    sections: tuple[Section, ...] = ()
+    sources: tuple[Source, ...] = ()
+    intro: str = ""
+    extra: dict[str, object] = field(default_factory=dict, hash=False)
+    """Front-matter keys added by hand; kept as they are."""
+
+    def placed_papers(self) -> list[tuple[str, Paper]]:
+        """Return (section slug, paper) pairs in page order."""
+        return [(section.slug, paper) for section in self.sections for paper in section.papers]
+
+
+def effective_themes(section: str, listed: tuple[str, ...]) -> tuple[str, ...]:
+    """Return a paper's themes given the section it sits in and its ``themes:`` line.
+
+    The section wins: a paper moved by hand under another theme's heading now has that theme
+    first, in place of the theme it was filed under; moved under "Other", it has none.
+    """
+    if section == OTHER:
+        return ()
+    if section in listed:
+        return (section, *(t for t in listed if t != section))
+    return (section, *listed[1:])
