@@ -137,7 +137,9 @@ def run_parse(args: argparse.Namespace) -> int:
     date = _date_option(args)
     entries = [e for path in args.files for e in parse_file(path, date=date, year=year)]
     if args.json:
-        json.dump([_entry_json(e, themes) for e in entries], sys.stdout, ensure_ascii=False, indent=1)
+        json.dump(
+            [_entry_json(e, themes) for e in entries], sys.stdout, ensure_ascii=False, indent=1
+        )
         sys.stdout.write("\n")
         return 0
     for entry in entries:

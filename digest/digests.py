@@ -160,7 +160,8 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
-        raise DigestError(f"invalid front matter: {getattr(exc, 'problem', exc)}", path, line)
+        problem = getattr(exc, "problem", exc)
+        raise DigestError(f"invalid front matter: {problem}", path, line) from None
     if not isinstance(front, dict):
         raise DigestError("front matter must be a YAML mapping", path, 2)
     return front, lines[end + 1 :], end + 2
@@ -169,13 +170,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
 def _read_body(
     body: list[str], first_line: int, title: str, path: Path
 ) -> tuple[str, list[Section]]:
-    blocks: list[_Block] = [_Block(None, first_line)]
-    for number, line in enumerate(body, start=first_line):
-        heading = SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
-        if heading:
-            blocks.append(_Block(heading, number))
-        else:
-            blocks[-1].lines.append(line)
+    blocks = _blocks(body, first_line)
     intro = _strip_title(blocks[0].lines, title)
     sections: list[Section] = []
     for block in blocks[1:]:
@@ -192,6 +187,40 @@ def _read_body(
             last = sections[-1]
             sections[-1] = replace(last, papers=(*last.papers, paper))
     return intro, sections
+
+
+def _blocks(body: list[str], first_line: int) -> list[_Block]:
+    """Split the body at headings; a paper's abstract line is never taken for a heading.
+
+    After a paper heading come blank lines, metadata lines, blank lines, then the abstract;
+    only after the abstract can a line start a new block.
+    """
+    blocks: list[_Block] = [_Block(None, first_line)]
+    state = "notes"  # or: "before-meta", "meta", "after-meta" while the abstract is pending
+    for number, line in enumerate(body, start=first_line):
+        heading = _heading(line) if state == "notes" else None
+        if heading:
+            blocks.append(_Block(heading, number))
+            state = "before-meta" if heading.re is PAPER_HEADING else "notes"
+            continue
+        blocks[-1].lines.append(line)
+        state = _next_state(state, line)
+    return blocks
+
+
+def _next_state(state: str, line: str) -> str:
+    blank = not line.strip()
+    if state == "before-meta":
+        return state if blank else "meta" if META_LINE.match(line) else "notes"
+    if state == "meta":
+        return "after-meta" if blank else state if META_LINE.match(line) else "notes"
+    if state == "after-meta":
+        return state if blank else "notes"
+    return state
+
+
+def _heading(line: str) -> re.Match[str] | None:
+    return SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
 
 
 def _strip_title(lines: list[str], title: str) -> str:
@@ -285,7 +314,7 @@ def unchanged_by_reading(text: str, path: Path) -> int | None:
     day = parse_day(text, path)
     again = _comparable(_body(render_day(day, ())))
     original = _comparable(_body(text))
-    for index, (mine, theirs) in enumerate(zip(again, original, strict=False)):
+    for mine, theirs in zip(again, original, strict=False):
         if mine[1] != theirs[1]:
             return theirs[0]
     if len(again) != len(original):

@@ -34,7 +34,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write ``data`` atomically unless the file already holds exactly it; return True if written."""
+    """Write ``data`` atomically unless the file already holds it; return True if written."""
     try:
         if path.read_bytes() == data:
             return False

@@ -58,14 +58,15 @@ def ingest(
     """Merge the papers of ``files`` into the project's digests; return one report per day."""
     themes = project.themes
     year = year or project.config.year()
-    dumps = [(path, sha256_file(path), parse_file(path, date=date, year=year)) for path in files]
+    dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
     stored = load_stored_days(project.digests_dir)
     days = {d: s.day for d, s in stored.items()}
     added: dict[dt.date, int] = {}
-    for path, digest, entries in dumps:
+    for path, entries in dumps:
+        source = Source(path.name, sha256_file(path))
         for day_date, group in _by_date(entries).items():
             day = days.get(day_date) or Day(day_date, day_title(day_date))
-            days[day_date], count = merge_dump(day, Source(path.name, digest), group, themes)
+            days[day_date], count = merge_dump(day, source, group, themes)
             added[day_date] = added.get(day_date, 0) + count
     days = mark_first_seen(days)
     slugs = [theme.slug for theme in themes]
@@ -106,8 +107,8 @@ def _refuse_unsafe_rewrite(stored: StoredDay) -> None:
     line = unchanged_by_reading(stored.text, stored.path)
     if line is not None:
         raise DigestError(
-            "has hand edits digest cannot carry over (text outside a paper's notes, or a changed "
-            "heading); move the edit under a paper, or ingest into another date. Nothing was written",
+            "has hand edits digest cannot carry over (text outside a paper's notes, or a "
+            "changed heading); move the edit under a paper. Nothing was written",
             stored.path,
             line,
         )

@@ -124,9 +124,13 @@ def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise DigestError("file not found; expected a Daily Papers page dump (.txt)", path) from None
+        raise DigestError(
+            "file not found; expected a Daily Papers page dump (.txt)", path
+        ) from None
     except IsADirectoryError:
-        raise DigestError("is a directory; expected a Daily Papers page dump (.txt)", path) from None
+        raise DigestError(
+            "is a directory; expected a Daily Papers page dump (.txt)", path
+        ) from None
     except OSError as exc:
         raise DigestError(f"cannot read file: {exc.strerror}", path) from None
     if b"\x00" in data:
@@ -167,7 +171,7 @@ def scan(text: str) -> Iterator[Line | PageDate]:
     seen_content = False
     skip_next = False
     for number, raw in enumerate(split_lines(text), start=1):
-        line = raw.strip()
+        line = raw.strip().lstrip("\ufeff").strip()  # a BOM, also where copies were joined
         if not line:
             continue
         if skip_next:
@@ -188,9 +192,7 @@ def scan(text: str) -> Iterator[Line | PageDate]:
         yield Line(number, line)
 
 
-def resolve_date(
-    page: PageDate | None, path: Path, override: dt.date | None, year: int
-) -> dt.date:
+def resolve_date(page: PageDate | None, path: Path, override: dt.date | None, year: int) -> dt.date:
     """Return the date for entries under ``page``: --date, else the page's, else the file name's."""
     if override is not None:
         return override

@@ -1,0 +1,55 @@
+"""Shared fixtures: the shipped sample dumps and throw-away digest projects."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "content" / "raw"
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_FILES = {
+    "000": SAMPLES / "2024-10-21-000_5b4857cc01f2c5fc.txt",
+    "001": SAMPLES / "001_0a8254aedcd5c906.txt",
+    "002": SAMPLES / "002_11315c5a169bd424.txt",
+    "003": SAMPLES / "003_2fd8d41cbceeff47.txt",
+}
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Return a fresh project folder with the repository's settings and themes, and no digests."""
+    root = tmp_path / "proj"
+    (root / "content" / "raw").mkdir(parents=True)
+    for name in ("digest.yaml", "themes.yaml"):
+        shutil.copy(REPO / "content" / name, root / "content" / name)
+    return root
+
+
+@pytest.fixture
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., CliResult]:
+    """Run ``digest`` in-process (same entry point as the console script) in a given folder."""
+
+    def run(*args: str | Path, cwd: Path | None = None) -> CliResult:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

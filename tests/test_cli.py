@@ -1,0 +1,91 @@
+"""The command line through its real entry points, and the README that documents it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from digest.cli import build_parser
+from tests.conftest import REPO, SAMPLE_FILES, CliResult
+
+Cli = Callable[..., CliResult]
+
+
+def command_paths(parser: object = None, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Return every command and sub-command path, e.g. ('themes', 'eval')."""
+    import argparse
+
+    parser = parser or build_parser()
+    assert isinstance(parser, argparse.ArgumentParser)
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append((*prefix, name))
+                paths.extend(command_paths(sub, (*prefix, name)))
+    return paths
+
+
+def test_parse_json_prints_one_object_per_entry(cli: Cli) -> None:
+    result = cli("parse", SAMPLE_FILES["001"], "--year", "2024", "--json", cwd=REPO)
+    assert result.code == 0, result.err
+    entries = json.loads(result.out)
+    assert len(entries) == 67
+    first = entries[0]
+    assert {"id", "title", "abstract", "date", "themes"} <= set(first)
+    assert first["date"] == "2024-04-24"
+    assert first["title"].startswith("BridgeTower")
+    assert isinstance(first["themes"], list)
+
+
+def test_parse_json_keeps_file_order_across_files(cli: Cli) -> None:
+    result = cli("parse", SAMPLE_FILES["002"], SAMPLE_FILES["001"], "--json", cwd=REPO)
+    entries = json.loads(result.out)
+    assert [e["date"] for e in (entries[0], entries[-1])] == ["2024-03-17", "2024-04-24"]
+    assert len(entries) == 66 + 67
+
+
+def test_parse_date_option_overrides_page_date(cli: Cli) -> None:
+    result = cli("parse", SAMPLE_FILES["001"], "--date", "2020-02-29", "--json", cwd=REPO)
+    assert {e["date"] for e in json.loads(result.out)} == {"2020-02-29"}
+
+
+def test_parse_outside_a_project_uses_default_themes(cli: Cli, tmp_path: Path) -> None:
+    result = cli("parse", SAMPLE_FILES["000"], "--json", cwd=tmp_path)
+    janus = json.loads(result.out)[0]
+    assert "decoupling" in janus["themes"]
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_command_has_help_and_is_in_the_readme(path: tuple[str, ...], cli: Cli) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli(*path, "--help", cwd=REPO)
+    assert exit_info.value.code == 0
+    readme = (REPO / "README.md").read_text()
+    assert f"digest {' '.join(path)}" in readme
+
+
+def test_usage_mistakes_exit_2_with_one_line(cli: Cli) -> None:
+    result = cli("parse", cwd=REPO)
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "digest: error:" in result.err
+
+
+def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
+    """The installed `digest` script and `python -m digest` are the same entry point."""
+    missing = tmp_path / "missing.txt"
+    for command in (
+        [str(Path(sys.executable).parent / "digest")],
+        [sys.executable, "-m", "digest"],
+    ):
+        done = subprocess.run(
+            [*command, "parse", str(missing)], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert done.returncode == 1
+        expected = "file not found; expected a Daily Papers page dump (.txt)"
+        assert done.stderr == f"digest: error: {missing}: {expected}\n"
