@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from digest import __version__
+from digest.build import build, terminal_progress
 from digest.errors import DigestError
 from digest.evaluate import evaluate, load_labels, mean_f1
 from digest.ingest import classify_entry, ingest, load_stored_days
 from digest.model import Entry, Theme
 from digest.parse import normalise_title, parse_file, parse_iso_date
-from digest.project import DEFAULTS_DIR, THEMES_NAME, Project
+from digest.project import DEFAULTS_DIR, THEMES_NAME, Project, init_project
 from digest.themes import load_themes
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.set_defaults(run=run_themes_eval)
     list_cmd = themes_commands.add_parser("list", help="list the configured themes")
     list_cmd.set_defaults(run=run_themes_list)
+
+    build_cmd = commands.add_parser(
+        "build", help="build the static site (ingesting new dumps in content/raw first)"
+    )
+    build_cmd.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site/)")
+    build_cmd.add_argument(
+        "--base-url", metavar="URL", help="absolute URL the site is published at (overrides config)"
+    )
+    build_cmd.add_argument(
+        "--clean", action="store_true", help="rewrite every file and remove anything stale"
+    )
+    build_cmd.set_defaults(run=run_build)
+
+    init_cmd = commands.add_parser("init", help="create a new digest project in DIR")
+    init_cmd.add_argument("dir", type=Path, metavar="DIR")
+    init_cmd.set_defaults(run=run_init)
     return parser
 
 
@@ -176,6 +193,30 @@ def run_ingest(args: argparse.Namespace) -> int:
         print(f"{_relative(report.path)}: {report.added} new papers, {state}")
     written = sum(r.written for r in reports)
     print(f"{len(reports)} digest pages: {written} written, {len(reports) - written} unchanged")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Build the site and print one summary line."""
+    project = Project.find(args.project)
+    progress = terminal_progress if sys.stderr.isatty() else None
+    report = build(
+        project, out=args.out, base_url=args.base_url, clean=args.clean, progress=progress
+    )
+    if progress:
+        sys.stderr.write("\n")
+    for day in report.ingested:
+        print(f"ingested {_relative(day.path)}: {day.added} new papers")
+    print(report.summary())
+    return 0
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Create a new project and say what to do next."""
+    created = init_project(args.dir)
+    for path in created:
+        print(f"created {path}")
+    print(f"next: put raw page dumps in {args.dir / 'content' / 'raw'} and run `digest build`")
     return 0
 
 

@@ -121,3 +121,32 @@ class Project:
     def raw_dumps(self) -> list[Path]:
         """Return the raw page dumps shipped in the project, in name order."""
         return sorted(self.raw_dir.glob("*.txt")) if self.raw_dir.is_dir() else []
+
+
+GITIGNORE = "/site/\n/.site.staging/\n"
+TEMPLATES_README = """# Templates
+
+Put a file here with the name of one of digest's default templates (base.html, day.html,
+theme.html, paper.html, home.html, _macros.html, static/style.css, ...) to override that one file;
+every other template keeps coming from digest. See the defaults in digest's own templates/ folder.
+"""
+
+
+def init_project(root: Path) -> list[Path]:
+    """Create a new project at ``root`` with commented settings and the default themes."""
+    if (root / "content" / CONFIG_NAME).exists():
+        raise DigestError(f"{root} is already a digest project")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise DigestError(f"{root} exists and is not empty; choose a new or empty folder")
+    files = {
+        root / "content" / CONFIG_NAME: (DEFAULTS_DIR / CONFIG_NAME).read_text(encoding="utf-8"),
+        root / "content" / THEMES_NAME: (DEFAULTS_DIR / THEMES_NAME).read_text(encoding="utf-8"),
+        root / "content" / "raw" / ".gitkeep": "",
+        root / "content" / "digests" / ".gitkeep": "",
+        root / "templates" / "README.md": TEMPLATES_README,
+        root / ".gitignore": GITIGNORE,
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return list(files)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,44 @@ def cli(
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A real headless Chromium (Debian's), driven by Playwright; `.ci/test` installs it."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Chromium is missing: run `bash .ci/test`, which installs it"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the shipped sample project once into a temporary copy; return its site folder."""
+    from digest.build import build
+    from digest.project import Project
+
+    root = tmp_path_factory.mktemp("sample") / "proj"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "content" / "raw", root / "content" / "raw")
+    for name in ("digest.yaml", "themes.yaml"):
+        shutil.copy(REPO / "content" / name, root / "content" / name)
+    build(Project.find(root))
+    return root / "site"

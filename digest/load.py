@@ -1,0 +1,126 @@
+"""Load every digest page into one :class:`Library`, the data every output is made from.
+
+Gather everything first, then render: the day pages, theme pages, permalinks, feeds, search
+index and email all see the same papers with the same themes and dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.ingest import load_stored_days
+from digest.model import OTHER, Day, Paper, Theme, effective_themes
+
+
+@dataclass(frozen=True)
+class Record:
+    """One paper across the whole library: every date it appeared on, all its themes."""
+
+    id: str
+    title: str
+    abstract: str
+    themes: tuple[str, ...]
+    why: dict[str, str] = field(hash=False)
+    dates: tuple[dt.date, ...]
+    truncated: bool = False
+
+    @property
+    def first_seen(self) -> dt.date:
+        return self.dates[0]
+
+    @property
+    def last_seen(self) -> dt.date:
+        return self.dates[-1]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A paper as one day's page files it: the section it sits in and its themes there."""
+
+    section: str
+    paper: Paper
+    themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadedDay:
+    """A day's page with each paper's effective themes worked out."""
+
+    day: Day
+    placed: tuple[Placed, ...]
+
+    @property
+    def date(self) -> dt.date:
+        return self.day.date
+
+
+@dataclass(frozen=True)
+class Library:
+    """All days (oldest first), all papers by id, and the configured themes."""
+
+    days: tuple[LoadedDay, ...]
+    records: dict[str, Record] = field(hash=False)
+    themes: tuple[Theme, ...]
+
+    def theme(self, slug: str) -> Theme | None:
+        return next((t for t in self.themes if t.slug == slug), None)
+
+    def theme_slugs(self) -> list[str]:
+        """Return configured slugs, then slugs only hand edits use, in first-use order."""
+        slugs = [t.slug for t in self.themes]
+        for day in self.days:
+            for placed in day.placed:
+                slugs += [s for s in placed.themes if s not in slugs]
+        return slugs
+
+    def papers_in(self, slug: str) -> list[Record]:
+        """Return the papers of a theme (or OTHER), newest first."""
+        if slug == OTHER:
+            chosen = [r for r in self.records.values() if not r.themes]
+        else:
+            chosen = [r for r in self.records.values() if slug in r.themes]
+        return sorted(chosen, key=lambda r: (r.last_seen, r.id), reverse=True)
+
+
+def load_library(digests_dir: Path, themes: tuple[Theme, ...]) -> Library:
+    """Read every digest page and join each paper's appearances into one record."""
+    stored = load_stored_days(digests_dir)
+    days = tuple(_loaded(stored[d].day) for d in sorted(stored))
+    return Library(days, _records(days), themes)
+
+
+def _loaded(day: Day) -> LoadedDay:
+    placed = tuple(
+        Placed(section, paper, effective_themes(section, paper.themes))
+        for section, paper in day.placed_papers()
+    )
+    return LoadedDay(day, placed)
+
+
+def _records(days: tuple[LoadedDay, ...]) -> dict[str, Record]:
+    """Merge appearances: text from the first, themes from all (in order of first use)."""
+    records: dict[str, Record] = {}
+    for day in days:
+        for placed in day.placed:
+            paper = placed.paper
+            known = records.get(paper.id)
+            if known is None:
+                records[paper.id] = Record(
+                    paper.id,
+                    paper.title,
+                    paper.abstract,
+                    placed.themes,
+                    dict(paper.why),
+                    (day.date,),
+                    paper.truncated,
+                )
+                continue
+            themes = known.themes + tuple(t for t in placed.themes if t not in known.themes)
+            why = {**paper.why, **known.why}
+            dates = known.dates if known.dates[-1] == day.date else (*known.dates, day.date)
+            records[paper.id] = Record(
+                known.id, known.title, known.abstract, themes, why, dates, known.truncated
+            )
+    return records

@@ -1,0 +1,15 @@
+"""Client-side search: the lunr index and document store written with the site.
+
+(Placeholder until the search issue lands: writes nothing.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from digest.load import Library
+
+
+def search_files(library: Library) -> Iterator[tuple[str, bytes]]:
+    """Yield (site path, bytes) of every search file: index shards, documents, manifest."""
+    yield from ()

@@ -1,0 +1,635 @@
+"""View models: one small record per page type, built from the :class:`Library` by one function.
+
+Templates get exactly these records and nothing else, so presentation stays in ``templates/``
+and every decision about data (grouping, order, counts, links) is made, and tested, here.
+Paths are site-relative (``days/2024-04-24.html``); templates turn them into relative links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from urllib.parse import quote_plus
+
+from digest.load import Library, LoadedDay, Record
+from digest.model import OTHER
+from digest.notes import render_notes
+from digest.project import Config
+
+OTHER_NAME = "Other"
+OTHER_DESCRIPTION = "Papers that match none of the themes."
+MATH = re.compile(r"(\$[^$\n]{1,300}\$)")
+RELATED_COUNT = 5
+RECENT_DAYS = 10
+
+
+# --- shared pieces -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeLink:
+    """A theme as a link: where it goes and how many papers it has there."""
+
+    slug: str
+    name: str
+    path: str
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A theme a paper is in, and why."""
+
+    slug: str
+    name: str
+    path: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of abstract text; ``math`` runs (``$...$``) are set apart but stay plain text."""
+
+    text: str
+    math: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    """A paper as listed on a day, theme or archive page."""
+
+    id: str
+    title: str
+    abstract: tuple[Segment, ...]
+    badges: tuple[Badge, ...]
+    date: dt.date
+    first_seen: dt.date
+    other_dates: tuple[dt.date, ...]
+    path: str
+    arxiv_url: str
+    hf_url: str
+    truncated: bool
+    notes_html: str = ""
+
+    @property
+    def seen_before(self) -> bool:
+        return self.first_seen < self.date
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a trend chart, in SVG user units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Papers per week for one theme, ready to draw as bars."""
+
+    bars: tuple[Bar, ...]
+    width: int
+    height: int
+    peak: int
+    total: int
+    first_week: str
+    last_week: str
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page shows: title, navigation, settings."""
+
+    title: str
+    description: str
+    base_url: str
+    themes: tuple[ThemeLink, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every page type has: its place in the site and its meta tags."""
+
+    path: str
+    template: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """A day in a list of days."""
+
+    date: dt.date
+    path: str
+    total: int
+    counts: tuple[ThemeLink, ...]
+
+
+# --- page view models ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomePage(Page):
+    latest: DaySummary | None
+    groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...]
+    recent: tuple[DaySummary, ...]
+    themes: tuple[ThemeLink, ...]
+    trends: tuple[tuple[ThemeLink, Trend], ...]
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    """One theme's group on a day page: papers filed under it, and papers also in it."""
+
+    theme: ThemeLink
+    intro_html: str
+    cards: tuple[Card, ...]
+    also: tuple[Card, ...]
+
+
+@dataclass(frozen=True)
+class DayPage(Page):
+    date: dt.date
+    intro_html: str
+    groups: tuple[DayGroup, ...]
+    total: int
+    previous: DaySummary | None
+    next: DaySummary | None
+
+
+@dataclass(frozen=True)
+class ThemePage(Page):
+    theme: ThemeLink
+    theme_description: str
+    cards: tuple[Card, ...]
+    page_number: int
+    page_count: int
+    pages: tuple[str, ...]
+    total: int
+    trend: Trend | None
+    feed_path: str | None
+
+
+@dataclass(frozen=True)
+class PaperPage(Page):
+    card: Card
+    dates: tuple[DaySummary, ...]
+    related: tuple[Card, ...]
+
+
+@dataclass(frozen=True)
+class ArchivePeriod:
+    """A year or a month with its days and counts."""
+
+    key: str
+    label: str
+    path: str
+    total: int
+    days: tuple[DaySummary, ...]
+    months: tuple[ArchivePeriod, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArchivePage(Page):
+    period: ArchivePeriod | None
+    years: tuple[ArchivePeriod, ...]
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One paper in an Atom feed."""
+
+    id: str
+    title: str
+    summary: str
+    path: str
+    updated: dt.date
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedPage(Page):
+    feed_id: str
+    site_path: str
+    updated: dt.date
+    entries: tuple[FeedEntry, ...]
+
+
+@dataclass(frozen=True)
+class SitemapPage(Page):
+    urls: tuple[tuple[str, dt.date | None], ...]
+
+
+@dataclass(frozen=True)
+class PlainPage(Page):
+    """A page with nothing but the shared parts (search, 404, robots.txt)."""
+
+    extra: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+
+def day_path(date: dt.date) -> str:
+    return f"days/{date.isoformat()}.html"
+
+
+def theme_path(slug: str, page: int = 1) -> str:
+    return f"themes/{slug}.html" if page == 1 else f"themes/{slug}/page-{page}.html"
+
+
+def paper_path(paper_id: str) -> str:
+    return f"papers/{paper_id}.html"
+
+
+def year_path(year: int) -> str:
+    return f"archive/{year}.html"
+
+
+def month_path(year: int, month: int) -> str:
+    return f"archive/{year}-{month:02d}.html"
+
+
+# --- building ------------------------------------------------------------------------------
+
+
+class Views:
+    """Builds the view models of one site; caches what several pages share (cards, links)."""
+
+    def __init__(self, library: Library, config: Config):
+        self.library = library
+        self.config = config
+        self.slugs = library.theme_slugs()
+        self._names = {t.slug: t.name for t in library.themes} | {OTHER: OTHER_NAME}
+        self._records = library.records
+
+    # shared pieces
+
+    def name(self, slug: str) -> str:
+        return self._names.get(slug, slug)
+
+    def theme_link(self, slug: str, count: int = 0) -> ThemeLink:
+        return ThemeLink(slug, self.name(slug), theme_path(slug), count)
+
+    def site(self) -> Site:
+        counts = self._theme_totals()
+        links = tuple(self.theme_link(s, counts[s]) for s in [*self.slugs, OTHER] if counts[s])
+        return Site(self.config.title, self.config.description, self.config.base_url, links)
+
+    def _theme_totals(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for record in self._records.values():
+            counts.update(record.themes or (OTHER,))
+        return counts
+
+    def card(self, record: Record, date: dt.date | None = None, notes: str = "") -> Card:
+        """Return the card of a paper as it appears on ``date`` (default: its first day)."""
+        shown = date or record.first_seen
+        why = record.why
+        badges = tuple(
+            Badge(s, self.name(s), theme_path(s), why.get(s, "filed here by hand"))
+            for s in record.themes
+        )
+        return Card(
+            id=record.id,
+            title=record.title,
+            abstract=split_math(record.abstract),
+            badges=badges,
+            date=shown,
+            first_seen=record.first_seen,
+            other_dates=tuple(d for d in record.dates if d != shown),
+            path=paper_path(record.id),
+            arxiv_url="https://arxiv.org/search/?searchtype=title&query="
+            + quote_plus(record.title),
+            hf_url="https://huggingface.co/papers?q=" + quote_plus(record.title),
+            truncated=record.truncated,
+            notes_html=render_notes(notes) if notes else "",
+        )
+
+    def day_summary(self, day: LoadedDay) -> DaySummary:
+        counts: Counter[str] = Counter()
+        for placed in day.placed:
+            counts.update(placed.themes or (OTHER,))
+        links = tuple(self.theme_link(s, counts[s]) for s in [*self.slugs, OTHER] if counts[s])
+        return DaySummary(day.date, day_path(day.date), len(day.placed), links)
+
+    # pages
+
+    def count_pages(self) -> int:
+        """Return how many pages :meth:`pages` yields, for a progress bar."""
+        size = self.config.page_size
+        themes = [*self.slugs, OTHER]
+        theme_pages = sum(max(1, math.ceil(len(self.library.papers_in(s)) / size)) for s in themes)
+        years = self.archive_years()
+        archive = 1 + len(years) + sum(len(y.months) for y in years)
+        feeds = 1 + len(self.slugs)
+        return 1 + len(self.library.days) + theme_pages + len(self._records) + archive + feeds + 4
+
+    def pages(self) -> Iterator[Page]:
+        """Yield every page of the site."""
+        yield self.home()
+        days = self.library.days
+        for i, day in enumerate(days):
+            yield self.day(
+                day, days[i - 1] if i else None, days[i + 1] if i + 1 < len(days) else None
+            )
+        for slug in [*self.slugs, OTHER]:
+            yield from self.theme_pages(slug)
+        yield from self.paper_pages()
+        yield from self.archive_pages()
+        yield self.feed(None)
+        for slug in self.slugs:
+            yield self.feed(slug)
+        yield PlainPage("search.html", "search.html", "Search", "Search every paper.")
+        yield PlainPage("404.html", "404.html", "Page not found", "This page does not exist.")
+        yield PlainPage("robots.txt", "robots.txt", "robots.txt", "")
+        yield self.sitemap()
+
+    def home(self) -> HomePage:
+        days = self.library.days
+        latest = days[-1] if days else None
+        groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...] = ()
+        if latest:
+            groups = tuple(
+                (g.theme, g.cards) for g in self.day_groups(latest) if g.theme.slug != OTHER
+            )
+        totals = self._theme_totals()
+        themes = tuple(self.theme_link(s, totals[s]) for s in [*self.slugs, OTHER])
+        return HomePage(
+            path="index.html",
+            template="home.html",
+            title=self.config.title,
+            description=self.config.description,
+            latest=self.day_summary(latest) if latest else None,
+            groups=groups,
+            recent=tuple(self.day_summary(d) for d in reversed(days[-RECENT_DAYS:])),
+            themes=themes,
+            trends=tuple((self.theme_link(s, totals[s]), self.trend(s)) for s in self.slugs),
+        )
+
+    def day_groups(self, day: LoadedDay) -> tuple[DayGroup, ...]:
+        """Group a day's papers by theme: filed once, listed again under its other themes."""
+        filed: dict[str, list[Card]] = {}
+        also: dict[str, list[Card]] = {}
+        intros = {s.slug: s.intro for s in day.day.sections}
+        for placed in day.placed:
+            record = self._records[placed.paper.id]
+            card = self.card(record, day.date, placed.paper.notes)
+            primary = placed.themes[0] if placed.themes else OTHER
+            filed.setdefault(primary, []).append(card)
+            for slug in placed.themes[1:]:
+                also.setdefault(slug, []).append(card)
+        order = [s for s in [*self.slugs, OTHER] if s in filed or s in also]
+        return tuple(
+            DayGroup(
+                self.theme_link(s, len(filed.get(s, ())) + len(also.get(s, ()))),
+                render_notes(intros[s]) if intros.get(s) else "",
+                tuple(filed.get(s, ())),
+                tuple(also.get(s, ())),
+            )
+            for s in order
+        )
+
+    def day(
+        self, day: LoadedDay, previous: LoadedDay | None, following: LoadedDay | None
+    ) -> DayPage:
+        summary = self.day_summary(day)
+        counts = ", ".join(f"{c.count} {c.name}" for c in summary.counts)
+        return DayPage(
+            path=day_path(day.date),
+            template="day.html",
+            title=day.day.title,
+            description=f"{summary.total} papers: {counts}.",
+            date=day.date,
+            intro_html=render_notes(day.day.intro) if day.day.intro else "",
+            groups=self.day_groups(day),
+            total=summary.total,
+            previous=self.day_summary(previous) if previous else None,
+            next=self.day_summary(following) if following else None,
+        )
+
+    def theme_pages(self, slug: str) -> Iterator[ThemePage]:
+        records = self.library.papers_in(slug)
+        size = self.config.page_size
+        count = max(1, math.ceil(len(records) / size))
+        theme = self.library.theme(slug)
+        description = theme.description if theme else OTHER_DESCRIPTION if slug == OTHER else ""
+        trend = self.trend(slug) if slug != OTHER else None
+        pages = tuple(theme_path(slug, n) for n in range(1, count + 1))
+        for number in range(1, count + 1):
+            chunk = records[(number - 1) * size : number * size]
+            suffix = f" (page {number} of {count})" if count > 1 else ""
+            yield ThemePage(
+                path=theme_path(slug, number),
+                template="theme.html",
+                title=f"{self.name(slug)}{suffix}",
+                description=description or f"Papers in {self.name(slug)}.",
+                theme=self.theme_link(slug, len(records)),
+                theme_description=description,
+                cards=tuple(self.card(r, r.last_seen) for r in chunk),
+                page_number=number,
+                page_count=count,
+                pages=pages,
+                total=len(records),
+                trend=trend,
+                feed_path=f"themes/{slug}.xml" if slug != OTHER else None,
+            )
+
+    def paper_pages(self) -> Iterator[PaperPage]:
+        related = related_papers(self.library)
+        days = {d.date: d for d in self.library.days}
+        for record in sorted(self._records.values(), key=lambda r: r.id):
+            card = self.card(record)
+            yield PaperPage(
+                path=card.path,
+                template="paper.html",
+                title=record.title,
+                description=_shorten(record.abstract, 200),
+                card=card,
+                dates=tuple(self.day_summary(days[d]) for d in record.dates),
+                related=tuple(self.card(self._records[i]) for i in related[record.id]),
+            )
+
+    def archive_pages(self) -> Iterator[ArchivePage]:
+        years = self.archive_years()
+        yield ArchivePage(
+            "archive.html", "archive.html", "Archive", "Every day, by month.", None, years
+        )
+        for year in years:
+            yield ArchivePage(
+                year.path, "archive.html", f"{year.label}", f"Papers of {year.label}.", year, years
+            )
+            for month in year.months:
+                yield ArchivePage(
+                    month.path,
+                    "archive.html",
+                    month.label,
+                    f"Papers of {month.label}.",
+                    month,
+                    years,
+                )
+
+    def archive_years(self) -> tuple[ArchivePeriod, ...]:
+        summaries = [self.day_summary(d) for d in reversed(self.library.days)]
+        years = []
+        for year, in_year in groupby(summaries, key=lambda s: s.date.year):
+            year_days = tuple(in_year)
+            months = tuple(
+                ArchivePeriod(
+                    f"{year}-{month:02d}",
+                    f"{dt.date(year, month, 1):%B %Y}",
+                    month_path(year, month),
+                    sum(s.total for s in days),
+                    days,
+                )
+                for month, days in (
+                    (m, tuple(g)) for m, g in groupby(year_days, key=lambda s: s.date.month)
+                )
+            )
+            years.append(
+                ArchivePeriod(
+                    str(year),
+                    str(year),
+                    year_path(year),
+                    sum(s.total for s in year_days),
+                    year_days,
+                    months,
+                )
+            )
+        return tuple(years)
+
+    def feed(self, slug: str | None) -> FeedPage:
+        records = list(self._records.values()) if slug is None else self.library.papers_in(slug)
+        newest = sorted(records, key=lambda r: (r.first_seen, r.id), reverse=True)[:50]
+        entries = tuple(
+            FeedEntry(
+                r.id,
+                r.title,
+                r.abstract,
+                paper_path(r.id),
+                r.first_seen,
+                tuple(self.name(s) for s in r.themes),
+            )
+            for r in newest
+        )
+        updated = max((r.last_seen for r in records), default=None) or build_date()
+        title = self.config.title + (f": {self.name(slug)}" if slug else "")
+        return FeedPage(
+            path="feed.xml" if slug is None else f"themes/{slug}.xml",
+            template="feed.xml",
+            title=title,
+            description=self.config.description,
+            feed_id=f"digest:{slug or 'all'}",
+            site_path="index.html" if slug is None else theme_path(slug),
+            updated=updated,
+            entries=entries,
+        )
+
+    def sitemap(self) -> SitemapPage:
+        urls: list[tuple[str, dt.date | None]] = [
+            ("index.html", self.library.days[-1].date if self.library.days else None)
+        ]
+        urls += [(day_path(d.date), d.date) for d in self.library.days]
+        urls += [(theme_path(s), None) for s in [*self.slugs, OTHER]]
+        urls += [
+            (paper_path(r.id), r.last_seen)
+            for r in sorted(self._records.values(), key=lambda r: r.id)
+        ]
+        urls += [("archive.html", None)]
+        return SitemapPage("sitemap.xml", "sitemap.xml", "Sitemap", "", tuple(urls))
+
+    def trend(self, slug: str, width: int = 320, height: int = 60) -> Trend:
+        return weekly_trend(
+            [d for r in self.library.papers_in(slug) for d in r.dates[:1]], width, height
+        )
+
+
+# --- pure helpers --------------------------------------------------------------------------
+
+
+def build_date() -> dt.date:
+    """Return the date to stamp when content gives none: SOURCE_DATE_EPOCH, else today (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.date()
+
+
+def split_math(text: str) -> tuple[Segment, ...]:
+    """Split an abstract into text and ``$...$`` math runs (shown as text, set apart)."""
+    return tuple(Segment(part, bool(MATH.fullmatch(part))) for part in MATH.split(text) if part)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def week_start(date: dt.date) -> dt.date:
+    return date - dt.timedelta(days=date.weekday())
+
+
+def weekly_trend(dates: Sequence[dt.date], width: int, height: int) -> Trend:
+    """Count papers per ISO week between the first and last week, and lay them out as bars."""
+    if not dates:
+        return Trend((), width, height, 0, 0, "", "")
+    counts = Counter(week_start(d) for d in dates)
+    first, last = min(counts), max(counts)
+    weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    peak = max(counts.values())
+    slot = width / len(weeks)
+    bars = tuple(
+        Bar(
+            x=round(i * slot, 2),
+            y=round(height - counts[w] / peak * height, 2),
+            width=round(max(slot * 0.8, 0.5), 2),
+            height=round(counts[w] / peak * height, 2),
+            label=f"week of {w.isoformat()}: {counts[w]}",
+        )
+        for i, w in enumerate(weeks)
+        if counts[w]
+    )
+    return Trend(bars, width, height, peak, len(dates), first.isoformat(), last.isoformat())
+
+
+def related_papers(library: Library, count: int = RELATED_COUNT) -> dict[str, tuple[str, ...]]:
+    """Pick, for each paper, the papers nearest in time among those sharing its main theme.
+
+    Nearest-in-time neighbours in one sorted list per theme keep this linear in the number of
+    papers, which matters at tens of thousands of them.
+    """
+    related: dict[str, list[str]] = {r: [] for r in library.records}
+    by_theme: dict[str, list[Record]] = {}
+    for record in library.records.values():
+        for slug in record.themes:
+            by_theme.setdefault(slug, []).append(record)
+    for members in by_theme.values():
+        members.sort(key=lambda r: (r.first_seen, r.id))
+        for i, record in enumerate(members):
+            mine = related[record.id]
+            for other in _neighbours(members, i):
+                if len(mine) >= count:
+                    break
+                if other.id not in mine:
+                    mine.append(other.id)
+    return {k: tuple(v) for k, v in related.items()}
+
+
+def _neighbours(members: Sequence[Record], i: int) -> Iterable[Record]:
+    for step in range(1, len(members)):
+        for j in (i - step, i + step):
+            if 0 <= j < len(members):
+                yield members[j]
+        if i - step < 0 and i + step >= len(members):
+            return
