@@ -362,7 +362,9 @@ class Views:
         groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...] = ()
         if latest:
             groups = tuple(
-                (g.theme, g.cards) for g in self.day_groups(latest) if g.theme.slug != OTHER
+                (g.theme, g.cards + g.also)
+                for g in self.day_groups(latest)
+                if g.theme.slug != OTHER
             )
         totals = self._theme_totals()
         themes = tuple(self.theme_link(s, totals[s]) for s in [*self.slugs, OTHER])

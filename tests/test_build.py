@@ -1,0 +1,311 @@
+"""`digest build`: a complete static site that is linked up, deterministic, atomic and escaped.
+
+Golden files: ``tests/golden/site/`` holds the expected build of ``tests/data/tiny``. After an
+intended change to templates or views, refresh them with::
+
+    DIGEST_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_build.py -k golden
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from digest.build import MANIFEST, build
+from digest.errors import DigestError
+from digest.project import Project
+from tests.conftest import DATA, SAMPLE_FILES, CliResult
+
+Cli = Callable[..., CliResult]
+GOLDEN = Path(__file__).parent / "golden" / "site"
+
+
+def files(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny"
+    shutil.copytree(DATA / "tiny", root)
+    return root
+
+
+class Links(HTMLParser):
+    """Collect every href/src and every id of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value is not None:
+                self.links.append(value)
+            if name == "id" and value:
+                self.ids.add(value)
+
+
+def crawl(site: Path) -> list[str]:
+    """Return every internal link (with its page) that does not resolve to a file and anchor."""
+    pages: dict[Path, Links] = {}
+    for page in site.rglob("*.html"):
+        parser = Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        pages[page.resolve()] = parser
+    broken = []
+    for page, parser in pages.items():
+        for link in parser.links:
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//"):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if not target.is_file() or not target.is_relative_to(site.resolve()):
+                broken.append(f"{page.relative_to(site.resolve())}: {link}")
+            elif parts.fragment and target in pages and parts.fragment not in pages[target].ids:
+                broken.append(f"{page.relative_to(site.resolve())}: {link} (no such anchor)")
+    return broken
+
+
+def test_every_internal_link_and_asset_of_the_sample_site_resolves(sample_site: Path) -> None:
+    assert len(list(sample_site.glob("papers/*.html"))) == 416
+    assert len(list(sample_site.glob("days/*.html"))) == 4
+    assert crawl(sample_site) == []
+
+
+def test_sample_site_has_every_page_type(sample_site: Path) -> None:
+    for name in [
+        "index.html",
+        "days/2024-04-24.html",
+        "themes/quantization.html",
+        "themes/other.html",
+        "themes/other/page-2.html",
+        "archive.html",
+        "archive/2024.html",
+        "archive/2024-04.html",
+        "feed.xml",
+        "themes/inr.xml",
+        "sitemap.xml",
+        "robots.txt",
+        "404.html",
+        "search.html",
+        "assets/style.css",
+    ]:
+        assert (sample_site / name).is_file(), name
+
+
+def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(sample_site / "feed.xml").getroot()
+    assert feed.tag == f"{atom}feed"
+    entries = feed.findall(f"{atom}entry")
+    assert len(entries) == 50
+    assert all(e.find(f"{atom}title") is not None for e in entries)
+    for theme_feed in sample_site.glob("themes/*.xml"):
+        assert ET.parse(theme_feed).getroot().tag == f"{atom}feed"
+    urls = ET.parse(sample_site / "sitemap.xml").getroot()
+    assert len(urls) == 1 + 4 + 5 + 416 + 1
+
+
+def test_day_page_groups_papers_with_navigation(sample_site: Path) -> None:
+    html = (sample_site / "days/2024-04-24.html").read_text()
+    assert 'rel="prev" href="2024-03-17.html"' in html
+    assert 'rel="next" href="2024-09-02.html"' in html
+    assert '<nav class="toc"' in html and 'href="#other"' in html
+    assert "https://arxiv.org/search/?searchtype=title&amp;query=" in html
+    assert "https://huggingface.co/papers?q=" in html
+    assert "Why these themes" in html
+
+
+def test_papers_seen_on_several_days_link_them(sample_site: Path) -> None:
+    later = (sample_site / "days/2024-10-21.html").read_text()
+    assert "First seen on" in later
+    paper_pages = [p.read_text() for p in sample_site.glob("papers/*.html")]
+    assert any(
+        html.count('class="day-list"') and html.count("<li><a href=") > 1 for html in paper_pages
+    )
+
+
+def test_golden_tiny_site(tiny: Path) -> None:
+    build(Project.find(tiny))
+    built = files(tiny / "site")
+    if os.environ.get("DIGEST_UPDATE_GOLDEN"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for name, data in built.items():
+            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / name).write_bytes(data)
+    expected = files(GOLDEN)
+    assert sorted(built) == sorted(expected)
+    for name, data in built.items():
+        assert data == expected[name], f"{name} differs from the golden file"
+
+
+def test_build_is_deterministic(tiny: Path, tmp_path: Path) -> None:
+    project = Project.find(tiny)
+    build(project, out=tmp_path / "one")
+    build(project, out=tmp_path / "two", clean=True)
+    assert files(tmp_path / "one") == files(tmp_path / "two")
+
+
+def test_rebuild_is_incremental_and_removes_stale_pages(tiny: Path) -> None:
+    project = Project.find(tiny)
+    first = build(project)
+    assert first.written == len(files(tiny / "site")) and first.unchanged == 0
+    mtimes = {p: p.stat().st_mtime_ns for p in (tiny / "site").rglob("*.html")}
+    second = build(project)
+    assert (second.written, second.removed) == (0, 0)
+    assert {p: p.stat().st_mtime_ns for p in (tiny / "site").rglob("*.html")} == mtimes
+    (tiny / "content/digests/2024-01-16.md").unlink()
+    (tiny / "content/raw/day2.txt").unlink()
+    third = build(project)
+    assert third.removed > 0
+    assert not (tiny / "site/days/2024-01-16.html").exists()
+    clean = build(project, clean=True)
+    assert clean.written == len(files(tiny / "site"))
+
+
+def test_failed_build_keeps_the_previous_site(tiny: Path, cli: Cli) -> None:
+    assert cli("build", cwd=tiny).code == 0
+    before = files(tiny / "site")
+    (tiny / "templates").mkdir()
+    (tiny / "templates/day.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}\n{{ page.nope }}\n{% endblock %}\n'
+    )
+    result = cli("build", cwd=tiny)
+    assert result.code == 1
+    assert re.search(r"templates/day\.html:3: template error: .*nope", result.err), result.err
+    assert "Traceback" not in result.err
+    assert files(tiny / "site") == before
+    assert not list(tiny.glob(".site.staging*"))
+
+
+def test_template_syntax_error_names_file_and_line(tiny: Path, cli: Cli) -> None:
+    (tiny / "templates").mkdir()
+    (tiny / "templates/home.html").write_text(
+        "{% extends 'base.html' %}\n{% block main %}\n{% if %}\n"
+    )
+    result = cli("build", cwd=tiny)
+    assert result.code == 1
+    assert "templates/home.html:3: template error:" in result.err
+    assert not (tiny / "site").exists()
+
+
+def test_project_templates_override_defaults_file_by_file(tiny: Path) -> None:
+    (tiny / "templates/static").mkdir(parents=True)
+    (tiny / "templates/404.html").write_text("custom {{ site.title }}\n")
+    (tiny / "templates/static/extra.css").write_text("body{}")
+    build(Project.find(tiny))
+    assert (tiny / "site/404.html").read_text() == "custom Tiny digest\n"
+    assert (tiny / "site/assets/extra.css").is_file()
+    assert "<!doctype html>" in (tiny / "site/index.html").read_text()
+
+
+HOSTILE_DUMP = """Jan 20
+
+<script>alert("title")</script> & "Quoted" 'Title' <img src=x onerror=alert(1)>
+
+Abstract with <b>raw HTML</b>, <script>alert("abstract")</script>, ]]> and $a<b$ math.
+"""
+
+
+def test_untrusted_text_is_escaped_everywhere(tiny: Path) -> None:
+    (tiny / "content/raw/hostile.txt").write_text(HOSTILE_DUMP)
+    build(Project.find(tiny), base_url="https://example.org/d/")
+    site = tiny / "site"
+    for page in [*site.rglob("*.html"), *site.rglob("*.xml")]:
+        text = page.read_text()
+        assert "<script>alert" not in text, page
+        assert "<img src=x" not in text, page
+        assert "<b>raw HTML</b>" not in text, page
+    day = (site / "days/2024-01-20.html").read_text()
+    assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt; &amp; &#34;Quoted&#34;" in day
+    assert "&lt;b&gt;raw HTML&lt;/b&gt;" in day
+    ET.parse(site / "feed.xml")  # still well-formed with ]]> and & in the text
+
+
+def test_base_url_gives_canonical_links(tiny: Path, cli: Cli) -> None:
+    assert cli("build", "--base-url", "https://example.org/papers/", cwd=tiny).code == 0
+    day = (tiny / "site/days/2024-01-15.html").read_text()
+    assert '<link rel="canonical" href="https://example.org/papers/days/2024-01-15.html">' in day
+    assert 'href="../index.html"' in day  # links stay relative
+    robots = (tiny / "site/robots.txt").read_text()
+    assert "Sitemap: https://example.org/papers/sitemap.xml" in robots
+    feed = (tiny / "site/feed.xml").read_text()
+    assert "<id>https://example.org/papers/papers/" in feed
+
+
+def test_without_base_url_there_are_no_absolute_links(tiny: Path) -> None:
+    build(Project.find(tiny))
+    index = (tiny / "site/index.html").read_text()
+    assert 'rel="canonical"' not in index
+    assert re.findall(r'(?:href|src)="/', index) == []
+
+
+def test_bad_base_url_is_a_clear_error(tiny: Path, cli: Cli) -> None:
+    result = cli("build", "--base-url", "example.org", cwd=tiny)
+    assert result.code == 1 and "--base-url must start with http" in result.err
+
+
+def test_out_option_and_refusing_to_overwrite_the_project(
+    tiny: Path, cli: Cli, tmp_path: Path
+) -> None:
+    assert cli("build", "--out", tmp_path / "elsewhere", cwd=tiny).code == 0
+    assert (tmp_path / "elsewhere/index.html").is_file()
+    result = cli("build", "--out", ".", cwd=tiny)
+    assert result.code == 1 and "choose another --out" in result.err
+
+
+def test_clean_never_deletes_files_digest_did_not_write(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    build(Project.find(tiny), out=out, clean=True)
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_build_summary_line(tiny: Path, cli: Cli) -> None:
+    result = cli("build", cwd=tiny)
+    assert result.code == 0
+    assert re.search(r"site: \d+ files written, 0 unchanged, 0 removed in \d+\.\d\d s", result.out)
+    assert "ingested" in result.out
+
+
+def test_init_creates_a_project_that_builds(cli: Cli, tmp_path: Path) -> None:
+    result = cli("init", tmp_path / "new", cwd=tmp_path)
+    assert result.code == 0, result.err
+    new = tmp_path / "new"
+    assert (new / "content/digest.yaml").is_file() and (new / "content/themes.yaml").is_file()
+    shutil.copy(SAMPLE_FILES["001"], new / "content/raw")
+    assert cli("build", cwd=new).code == 0
+    assert (new / "site/days").is_dir()
+    assert crawl(new / "site") == []
+    again = cli("init", new, cwd=tmp_path)
+    assert again.code == 1 and "already a digest project" in again.err
+
+
+def test_broken_digest_page_fails_the_build_cleanly(tiny: Path, cli: Cli) -> None:
+    assert cli("build", cwd=tiny).code == 0
+    before = files(tiny / "site")
+    (tiny / "content/digests/2024-01-15.md").write_text("---\ndate: nope\n---\n")
+    result = cli("build", cwd=tiny)
+    assert result.code == 1
+    assert "2024-01-15.md:2: front matter date 'nope' is not YYYY-MM-DD" in result.err
+    assert files(tiny / "site") == before
+
+
+def test_build_raises_digest_error_for_missing_project(tmp_path: Path) -> None:
+    with pytest.raises(DigestError):
+        build(Project.find(tmp_path))
