@@ -9,6 +9,7 @@ gone, without ever touching files digest did not write, and without wiping the o
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -21,11 +22,12 @@ from pathlib import Path, PurePosixPath
 
 from digest.errors import DigestError
 from digest.fsutil import sha256_file, write_atomic
-from digest.ingest import DayReport, ingest, load_stored_days
-from digest.load import load_library
+from digest.ingest import DayReport, ingest
+from digest.load import library_from
 from digest.project import Config, Project
 from digest.render import Renderer, template_dirs
 from digest.search import search_files
+from digest.store import StoredDay, load_stored_days
 from digest.views import Views
 
 MANIFEST = ".digest-manifest.json"
@@ -64,8 +66,11 @@ def build(
     out = (out or project.site_dir).resolve()
     _check_output_folder(project, out)
     config = project.config if base_url is None else _with_base_url(project.config, base_url)
-    ingested = ingest_pending(project)
-    library = load_library(project.digests_dir, project.themes)
+    stored = load_stored_days(project.digests_dir, project.cache_dir)
+    ingested = ingest_pending(project, stored)
+    if ingested:
+        stored = load_stored_days(project.digests_dir, project.cache_dir)
+    library = library_from(stored, project.themes)
     views = Views(library, config)
     renderer = Renderer(template_dirs(project.templates_dir), views.site())
     writer = SiteWriter(out, clean=clean)
@@ -100,13 +105,9 @@ def _check_output_folder(project: Project, out: Path) -> None:
             )
 
 
-def ingest_pending(project: Project) -> list[DayReport]:
+def ingest_pending(project: Project, stored: dict[dt.date, StoredDay]) -> list[DayReport]:
     """Ingest the raw dumps in ``content/raw`` that no digest page lists as a source yet."""
-    recorded = {
-        (source.file, source.sha256)
-        for stored in load_stored_days(project.digests_dir).values()
-        for source in stored.day.sources
-    }
+    recorded = {(s.file, s.sha256) for page in stored.values() for s in page.day.sources}
     pending = [p for p in project.raw_dumps() if (p.name, sha256_file(p)) not in recorded]
     return ingest(project, pending) if pending else []
 

@@ -18,7 +18,6 @@ from digest.digests import (
     OTHER_NAME,
     day_title,
     digest_path,
-    parse_day,
     render_day,
     unchanged_by_reading,
 )
@@ -27,6 +26,7 @@ from digest.fsutil import sha256_file, write_if_changed
 from digest.model import OTHER, Day, Entry, Paper, Section, Source, Theme
 from digest.parse import parse_file
 from digest.project import Project
+from digest.store import StoredDay, load_stored_days
 from digest.themes import classify
 
 
@@ -37,15 +37,6 @@ class DayReport:
     path: Path
     added: int
     written: bool
-
-
-@dataclass(frozen=True)
-class StoredDay:
-    """A digest page as found on disk: its text (to check edits) and what it says."""
-
-    path: Path
-    text: str
-    day: Day
 
 
 def ingest(
@@ -59,7 +50,7 @@ def ingest(
     themes = project.themes
     year = year or project.config.year()
     dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
-    stored = load_stored_days(project.digests_dir)
+    stored = load_stored_days(project.digests_dir, project.cache_dir)
     days = {d: s.day for d, s in stored.items()}
     added: dict[dt.date, int] = {}
     for path, entries in dumps:
@@ -73,7 +64,7 @@ def ingest(
     pending = {
         d: render_day(day, slugs)
         for d, day in sorted(days.items())
-        if d not in stored or render_day(day, slugs) != stored[d].text
+        if d not in stored or day is not stored[d].day
     }
     for d in pending:
         if d in stored:
@@ -86,25 +77,8 @@ def ingest(
     return reports
 
 
-def load_stored_days(digests_dir: Path) -> dict[dt.date, StoredDay]:
-    """Read every digest page in ``digests_dir``, keyed by date."""
-    stored: dict[dt.date, StoredDay] = {}
-    for path in sorted(digests_dir.glob("*.md")) if digests_dir.is_dir() else []:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise DigestError("is not UTF-8 text", path) from None
-        day = parse_day(text, path)
-        if day.date in stored:
-            raise DigestError(
-                f"has the same date as {stored[day.date].path.name}; one page per date", path
-            )
-        stored[day.date] = StoredDay(path, text, day)
-    return stored
-
-
 def _refuse_unsafe_rewrite(stored: StoredDay) -> None:
-    line = unchanged_by_reading(stored.text, stored.path)
+    line = unchanged_by_reading(stored.read_text(), stored.path)
     if line is not None:
         raise DigestError(
             "has hand edits digest cannot carry over (text outside a paper's notes, or a "
@@ -195,9 +169,17 @@ def mark_first_seen(days: dict[dt.date, Day]) -> dict[dt.date, Day]:
 
 
 def _with_first_seen(day: Day, first: dict[str, dt.date]) -> Day:
+    """Return ``day`` itself when no mark changes, so unchanged pages are not rewritten."""
+
     def mark(paper: Paper) -> Paper:
         seen = first[paper.id] if first[paper.id] < day.date else None
         return paper if paper.first_seen == seen else replace(paper, first_seen=seen)
 
     sections = tuple(replace(s, papers=tuple(map(mark, s.papers))) for s in day.sections)
+    if all(
+        new is old
+        for s, t in zip(sections, day.sections, strict=True)
+        for new, old in zip(s.papers, t.papers, strict=True)
+    ):
+        return day
     return replace(day, sections=sections)

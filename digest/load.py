@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.ingest import load_stored_days
 from digest.model import OTHER, Day, Paper, Theme, effective_themes
+from digest.store import StoredDay, load_stored_days
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,15 @@ class Library:
         return sorted(chosen, key=lambda r: (r.last_seen, r.id), reverse=True)
 
 
-def load_library(digests_dir: Path, themes: tuple[Theme, ...]) -> Library:
+def load_library(
+    digests_dir: Path, themes: tuple[Theme, ...], cache_dir: Path | None = None
+) -> Library:
     """Read every digest page and join each paper's appearances into one record."""
-    stored = load_stored_days(digests_dir)
+    return library_from(load_stored_days(digests_dir, cache_dir), themes)
+
+
+def library_from(stored: dict[dt.date, StoredDay], themes: tuple[Theme, ...]) -> Library:
+    """Join the appearances of each paper in already-read digest pages into one record."""
     days = tuple(_loaded(stored[d].day) for d in sorted(stored))
     return Library(days, _records(days), themes)
 

@@ -7,7 +7,6 @@ file, so a project overrides just the templates it wants to change.
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +49,7 @@ def make_environment(dirs: list[Path]) -> jinja2.Environment:
 def _url(context: jinja2.runtime.Context, target: str) -> str:
     """Return a link from the page being rendered to a site path, relative so file:// works."""
     page: Page = context["page"]
-    return posixpath.relpath(target, posixpath.dirname(page.path) or ".")
+    return "../" * page.path.count("/") + target
 
 
 @jinja2.pass_context

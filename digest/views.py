@@ -273,6 +273,8 @@ class Views:
         self.slugs = library.theme_slugs()
         self._names = {t.slug: t.name for t in library.themes} | {OTHER: OTHER_NAME}
         self._records = library.records
+        self._cards: dict[tuple[str, dt.date | None, str], Card] = {}
+        self._summaries: dict[dt.date, DaySummary] = {}
 
     # shared pieces
 
@@ -283,8 +285,9 @@ class Views:
         return ThemeLink(slug, self.name(slug), theme_path(slug), count)
 
     def site(self) -> Site:
+        """Return what every page shows; no counts, so a new day does not change every page."""
         counts = self._theme_totals()
-        links = tuple(self.theme_link(s, counts[s]) for s in [*self.slugs, OTHER] if counts[s])
+        links = tuple(self.theme_link(s) for s in [*self.slugs, OTHER] if counts[s])
         return Site(self.config.title, self.config.description, self.config.base_url, links)
 
     def _theme_totals(self) -> Counter[str]:
@@ -295,6 +298,12 @@ class Views:
 
     def card(self, record: Record, date: dt.date | None = None, notes: str = "") -> Card:
         """Return the card of a paper as it appears on ``date`` (default: its first day)."""
+        key = (record.id, date, notes)
+        if key not in self._cards:
+            self._cards[key] = self._make_card(record, date, notes)
+        return self._cards[key]
+
+    def _make_card(self, record: Record, date: dt.date | None, notes: str) -> Card:
         shown = date or record.first_seen
         why = record.why
         badges = tuple(
@@ -318,6 +327,11 @@ class Views:
         )
 
     def day_summary(self, day: LoadedDay) -> DaySummary:
+        if day.date not in self._summaries:
+            self._summaries[day.date] = self._make_day_summary(day)
+        return self._summaries[day.date]
+
+    def _make_day_summary(self, day: LoadedDay) -> DaySummary:
         counts: Counter[str] = Counter()
         for placed in day.placed:
             counts.update(placed.themes or (OTHER,))

@@ -122,8 +122,8 @@ def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
 
 def test_day_page_groups_papers_with_navigation(sample_site: Path) -> None:
     html = (sample_site / "days/2024-04-24.html").read_text()
-    assert 'rel="prev" href="2024-03-17.html"' in html
-    assert 'rel="next" href="2024-09-02.html"' in html
+    assert 'rel="prev" href="../days/2024-03-17.html"' in html
+    assert 'rel="next" href="../days/2024-09-02.html"' in html
     assert '<nav class="toc"' in html and 'href="#other"' in html
     assert "https://arxiv.org/search/?searchtype=title&amp;query=" in html
     assert "https://huggingface.co/papers?q=" in html
