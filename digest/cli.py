@@ -14,10 +14,11 @@ from digest import __version__
 from digest.build import build, terminal_progress
 from digest.errors import DigestError
 from digest.evaluate import evaluate, load_labels, mean_f1
-from digest.ingest import classify_entry, ingest, load_stored_days
+from digest.ingest import classify_entry, ingest
 from digest.model import Entry, Theme
 from digest.parse import normalise_title, parse_file, parse_iso_date
 from digest.project import DEFAULTS_DIR, THEMES_NAME, Project, init_project
+from digest.store import load_stored_days
 from digest.themes import load_themes
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,35 @@ def build_parser() -> argparse.ArgumentParser:
     init_cmd = commands.add_parser("init", help="create a new digest project in DIR")
     init_cmd.add_argument("dir", type=Path, metavar="DIR")
     init_cmd.set_defaults(run=run_init)
+
+    email_cmd = commands.add_parser(
+        "email", help="render a day's digest as an email; write it (.eml) or send it over SMTP"
+    )
+    email_cmd.add_argument(
+        "date", nargs="?", metavar="DATE", help="the day, YYYY-MM-DD (default: the latest)"
+    )
+    email_cmd.add_argument(
+        "--out", type=Path, metavar="FILE.eml", help="write the message here (default: stdout)"
+    )
+    email_cmd.add_argument("--send", action="store_true", help="deliver it over SMTP")
+    email_cmd.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a recipient, instead of email.to (repeat for more)",
+    )
+    email_cmd.add_argument("--from", dest="sender", metavar="ADDRESS", help="the From address")
+    email_cmd.add_argument("--smtp-host", metavar="HOST", help="SMTP server (overrides config)")
+    email_cmd.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port")
+    email_cmd.add_argument(
+        "--force", action="store_true", help="send even to addresses the sent log says got it"
+    )
+    email_cmd.add_argument(
+        "--base-url", metavar="URL", help="absolute URL of the site (overrides config)"
+    )
+    email_cmd.set_defaults(run=run_email)
+
     return parser
 
 
@@ -217,6 +247,31 @@ def run_init(args: argparse.Namespace) -> int:
     for path in created:
         print(f"created {path}")
     print(f"next: put raw page dumps in {args.dir / 'content' / 'raw'} and run `digest build`")
+    return 0
+
+
+def run_email(args: argparse.Namespace) -> int:
+    """Write and/or send one day's email; the message goes to stdout unless --out or --send."""
+    from digest.mail import EmailOptions, email_digest
+
+    options = EmailOptions(
+        date=args.date,
+        out=args.out,
+        send=args.send,
+        to=tuple(args.to),
+        sender=args.sender,
+        smtp_host=args.smtp_host,
+        smtp_port=args.smtp_port,
+        force=args.force,
+        base_url=args.base_url,
+    )
+    report = email_digest(Project.find(args.project), options)
+    if report.stdout is not None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(report.stdout)
+        sys.stdout.buffer.flush()
+    for line in report.lines:
+        print(line, file=sys.stderr if report.stdout is not None else sys.stdout)
     return 0
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,40 @@ CONFIG_NAME = "digest.yaml"
 THEMES_NAME = "themes.yaml"
 
 
+SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+ADDRESS = re.compile(r"[^@\s<>()\[\],;:\\\"]+@[A-Za-z0-9.-]+")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where ``digest email --send`` delivers; the password is only read from ``password_env``."""
+
+    host: str = "localhost"
+    port: int | None = None
+    security: str = "starttls"
+    user: str = ""
+    password_env: str = "DIGEST_SMTP_PASSWORD"
+    timeout: int = 30
+
+    def effective_port(self) -> int:
+        """Return the configured port, else the standard one for the security mode."""
+        return self.port or SECURITY_PORTS[self.security]
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """The ``email:`` settings; ``sender`` is the YAML key ``from`` (a Python keyword)."""
+
+    sender: str = ""
+    to: tuple[str, ...] = ()
+    reply_to: str = ""
+    list_unsubscribe: tuple[str, ...] = ()
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    sent_log: str = "content/sent-log.jsonl"
+    max_papers: int = 10
+    abstract_length: int = 300
+
+
 @dataclass(frozen=True)
 class Config:
     """Site settings; field names are the keys of ``content/digest.yaml``."""
@@ -27,6 +62,7 @@ class Config:
     base_url: str = ""
     default_year: int | None = None
     page_size: int = 50
+    email: EmailConfig = field(default_factory=EmailConfig)
 
     def year(self) -> int:
         """Return the year for page dates without one: configured, else the current year."""
@@ -47,6 +83,9 @@ def load_config(path: Path) -> Config:
             )
         if value is None:
             continue
+        if key == "email":
+            values[key] = load_email_config(data[key], path)
+            continue
         values[key] = _checked(key, value, path)
     return Config(**values)
 
@@ -61,6 +100,107 @@ def _checked(key: str, value: Any, path: Path) -> Any:
     if key == "base_url" and value and not value.startswith(("http://", "https://")):
         raise DigestError(f"base_url must start with http:// or https://, got {value!r}", path)
     return value
+
+
+EMAIL_KEYS = {
+    "from": "sender",
+    "to": "to",
+    "reply_to": "reply_to",
+    "list_unsubscribe": "list_unsubscribe",
+    "smtp": "smtp",
+    "sent_log": "sent_log",
+    "max_papers": "max_papers",
+    "abstract_length": "abstract_length",
+}
+SMTP_KEYS = ("host", "port", "security", "user", "password_env", "timeout")
+
+
+def load_email_config(raw: Any, path: Path) -> EmailConfig:
+    """Check the ``email:`` mapping as strictly as the top level: a typo is an error."""
+    data = _mapping(raw, "email", EMAIL_KEYS, path)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"email.{key}"
+        if key == "smtp":
+            values["smtp"] = _smtp_config(raw[key], path)
+        elif key in ("to", "list_unsubscribe"):
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise DigestError(f"{where} must be text or a list of text", path, line_of(raw))
+            check = check_address if key == "to" else check_unsubscribe
+            values[EMAIL_KEYS[key]] = tuple(check(i, where, path) for i in items)
+        elif key in ("max_papers", "abstract_length"):
+            values[key] = _whole(value, where, path, minimum=1 if key == "max_papers" else 0)
+        else:
+            text = _text(value, where, path)
+            if key in ("from", "reply_to") and text:
+                text = check_address(text, where, path)
+            values[EMAIL_KEYS[key]] = text
+    return EmailConfig(**values)
+
+
+def _smtp_config(raw: Any, path: Path) -> SmtpConfig:
+    data = _mapping(raw, "email.smtp", {k: k for k in SMTP_KEYS}, path)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"email.smtp.{key}"
+        if key in ("port", "timeout"):
+            values[key] = _whole(value, where, path, minimum=1, maximum=65535)
+        else:
+            values[key] = _text(value, where, path)
+    security = values.get("security", "starttls")
+    if security not in SECURITY_PORTS:
+        choices = ", ".join(SECURITY_PORTS)
+        raise DigestError(f"email.smtp.security must be one of {choices}; got {security!r}", path)
+    return SmtpConfig(**values)
+
+
+def _mapping(raw: Any, name: str, known: dict[str, str], path: Path) -> dict[str, Any]:
+    """Return a plain mapping without empty values; unknown keys name the known ones."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DigestError(f"{name} must be a mapping of settings, got {raw!r}", path)
+    data = without_lines(raw)
+    for key in data:
+        if key not in known:
+            message = f"unknown setting {name}.{key}; known: {', '.join(sorted(known))}"
+            raise DigestError(message, path, line_of(raw))
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _text(value: Any, where: str, path: Path) -> str:
+    if not isinstance(value, str):
+        raise DigestError(f"{where} must be text, got {value!r}", path)
+    return value
+
+
+def _whole(value: Any, where: str, path: Path, minimum: int, maximum: int = 10**6) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise DigestError(f"{where} must be a whole number >= {minimum}, got {value!r}", path)
+    return value
+
+
+def check_address(text: str, where: str, path: Path | None = None) -> str:
+    """Accept ``addr@host`` or ``Name <addr@host>`` on one line; anything else may forge headers."""
+    if any(c in text for c in "\r\n\0") or not text.isprintable():
+        raise DigestError(f"{where}: {text!r} must be one line without control characters", path)
+    match = re.fullmatch(r"\s*(?:(?P<name>[^<>]*?)\s*<(?P<a>[^<>]*)>|(?P<b>[^<>\s]*))\s*", text)
+    address = (match.group("a") or match.group("b") or "") if match else ""
+    if not ADDRESS.fullmatch(address) or not address.isascii():
+        raise DigestError(f"{where}: {text!r} is not an email address like name@example.org", path)
+    return text.strip()
+
+
+def check_unsubscribe(text: str, where: str, path: Path | None = None) -> str:
+    """Accept the two kinds of List-Unsubscribe target: a mailto: address or an http(s) URL."""
+    if not text.isprintable() or " " in text or "<" in text or ">" in text:
+        raise DigestError(f"{where}: {text!r} must be a URL without spaces", path)
+    if text.startswith("mailto:") and ADDRESS.fullmatch(text[7:].split("?", 1)[0]):
+        return text
+    if text.startswith(("https://", "http://")) and len(text) > 8:
+        return text
+    raise DigestError(f"{where}: {text!r} must be mailto:ADDRESS or an https:// URL", path)
 
 
 @dataclass(frozen=True)
@@ -108,6 +248,11 @@ class Project:
     def site_dir(self) -> Path:
         return self.root / "site"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Caches that only make commands faster; safe to delete, never committed."""
+        return self.root / ".digest-cache"
+
     @cached_property
     def config(self) -> Config:
         return load_config(self.config_path)
@@ -123,7 +268,7 @@ class Project:
         return sorted(self.raw_dir.glob("*.txt")) if self.raw_dir.is_dir() else []
 
 
-GITIGNORE = "/site/\n/.site.staging/\n"
+GITIGNORE = "/site/\n/.site.staging/\n/.digest-cache/\n"
 TEMPLATES_README = """# Templates
 
 Put a file here with the name of one of digest's default templates (base.html, day.html,
