@@ -50,6 +50,8 @@ class LoadedDay:
 
     day: Day
     placed: tuple[Placed, ...]
+    token: str = ""
+    """Fingerprint of the page's content (see :class:`digest.store.StoredDay`)."""
 
     @property
     def date(self) -> dt.date:
@@ -76,12 +78,12 @@ class Library:
         return slugs
 
     def papers_in(self, slug: str) -> list[Record]:
-        """Return the papers of a theme (or OTHER), newest first."""
+        """Return the papers of a theme (or OTHER), newest first by the day they first appeared."""
         if slug == OTHER:
             chosen = [r for r in self.records.values() if not r.themes]
         else:
             chosen = [r for r in self.records.values() if slug in r.themes]
-        return sorted(chosen, key=lambda r: (r.last_seen, r.id), reverse=True)
+        return sorted(chosen, key=lambda r: (r.first_seen, r.id), reverse=True)
 
 
 def load_library(
@@ -93,16 +95,16 @@ def load_library(
 
 def library_from(stored: dict[dt.date, StoredDay], themes: tuple[Theme, ...]) -> Library:
     """Join the appearances of each paper in already-read digest pages into one record."""
-    days = tuple(_loaded(stored[d].day) for d in sorted(stored))
+    days = tuple(_loaded(stored[d].day, stored[d].token) for d in sorted(stored))
     return Library(days, _records(days), themes)
 
 
-def _loaded(day: Day) -> LoadedDay:
+def _loaded(day: Day, token: str) -> LoadedDay:
     placed = tuple(
         Placed(section, paper, effective_themes(section, paper.themes))
         for section, paper in day.placed_papers()
     )
-    return LoadedDay(day, placed)
+    return LoadedDay(day, placed, token)
 
 
 def _records(days: tuple[LoadedDay, ...]) -> dict[str, Record]:

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from digest.load import Library
 
 
-def search_files(library: Library) -> Iterator[tuple[str, bytes]]:
+def search_files(library: Library, cache_dir: Path | None = None) -> Iterator[tuple[str, bytes]]:
     """Yield (site path, bytes) of every search file: index shards, documents, manifest."""
     yield from ()

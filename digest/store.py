@@ -8,6 +8,7 @@ read is taken from a pickle in the project's cache folder instead (any doubt: re
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import pickle
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from digest.fsutil import write_atomic
 from digest.model import Day
 
 log = logging.getLogger(__name__)
-CACHE_NAME = "days.pickle"
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class StoredDay:
 
     path: Path
     day: Day
+    token: str
+    """SHA-1 of the page's bytes: what the page says, for deciding what to rebuild."""
 
     def read_text(self) -> str:
         """Return the page's text (read when needed: to check hand edits before a rewrite)."""
@@ -39,51 +41,70 @@ class StoredDay:
 
 
 Stamp = tuple[int, int]
-Cache = dict[str, tuple[Stamp, Day]]
 
 
 def load_stored_days(digests_dir: Path, cache_dir: Path | None = None) -> dict[dt.date, StoredDay]:
     """Read every digest page in ``digests_dir``, keyed by date."""
-    cache = _read_cache(cache_dir)
-    fresh: Cache = {}
     stored: dict[dt.date, StoredDay] = {}
+    cache = DayCache(cache_dir)
     for path in sorted(digests_dir.glob("*.md")) if digests_dir.is_dir() else []:
-        stat = path.stat()
-        stamp = (stat.st_size, stat.st_mtime_ns)
-        hit = cache.get(path.name)
-        day = hit[1] if hit and hit[0] == stamp else _parse(path)
-        fresh[path.name] = (stamp, day)
-        if day.date in stored:
+        page = cache.read(path)
+        if page.day.date in stored:
             raise DigestError(
-                f"has the same date as {stored[day.date].path.name}; one page per date", path
+                f"has the same date as {stored[page.day.date].path.name}; one page per date", path
             )
-        stored[day.date] = StoredDay(path, day)
-    if cache_dir is not None and fresh != cache:
-        _write_cache(cache_dir, fresh)
+        stored[page.day.date] = page
+    cache.forget_others({page.path.name for page in stored.values()})
     return stored
 
 
-def _parse(path: Path) -> Day:
+class DayCache:
+    """One pickle per digest page, reused while the page's size and mtime are unchanged."""
+
+    def __init__(self, cache_dir: Path | None):
+        self.folder = None if cache_dir is None else cache_dir / f"days-{__version__}"
+
+    def read(self, path: Path) -> StoredDay:
+        stat = path.stat()
+        stamp: Stamp = (stat.st_size, stat.st_mtime_ns)
+        cached = self._load(path.name)
+        if cached is not None and cached[0] == stamp:
+            return StoredDay(path, cached[2], cached[1])
+        token, day = _parse(path)
+        self._store(path.name, (stamp, token, day))
+        return StoredDay(path, day, token)
+
+    def _load(self, name: str) -> tuple[Stamp, str, Day] | None:
+        if self.folder is None:
+            return None
+        try:
+            entry = pickle.loads((self.folder / f"{name}.pickle").read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            return None
+        return entry if isinstance(entry, tuple) and len(entry) == 3 else None
+
+    def _store(self, name: str, entry: tuple[Stamp, str, Day]) -> None:
+        if self.folder is None:
+            return
+        try:
+            data = pickle.dumps(entry, protocol=5)
+            write_atomic(self.folder / f"{name}.pickle", data, durable=False)
+        except OSError as exc:
+            log.warning("could not write the cache %s: %s", self.folder, exc)
+
+    def forget_others(self, names: set[str]) -> None:
+        """Drop cache entries of pages that no longer exist."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for entry in self.folder.glob("*.pickle"):
+            if entry.name.removesuffix(".pickle") not in names:
+                entry.unlink(missing_ok=True)
+
+
+def _parse(path: Path) -> tuple[str, Day]:
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise DigestError("is not UTF-8 text", path) from None
-    return parse_day(text, path)
-
-
-def _read_cache(cache_dir: Path | None) -> Cache:
-    if cache_dir is None:
-        return {}
-    try:
-        with (cache_dir / CACHE_NAME).open("rb") as handle:
-            version, cache = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-        return {}
-    return cache if version == __version__ and isinstance(cache, dict) else {}
-
-
-def _write_cache(cache_dir: Path, cache: Cache) -> None:
-    try:
-        write_atomic(cache_dir / CACHE_NAME, pickle.dumps((__version__, cache), protocol=5))
-    except OSError as exc:
-        log.warning("could not write the cache %s: %s", cache_dir, exc)
+    return hashlib.sha1(data).hexdigest(), parse_day(text, path)

@@ -8,12 +8,15 @@ Paths are site-relative (``days/2024-04-24.html``); templates turn them into rel
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
+import pickle
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from itertools import groupby
 from urllib.parse import quote_plus
 
@@ -26,6 +29,7 @@ OTHER_NAME = "Other"
 OTHER_DESCRIPTION = "Papers that match none of the themes."
 MATH = re.compile(r"(\$[^$\n]{1,300}\$)")
 RELATED_COUNT = 5
+SNIPPET_CHARS = 240
 RECENT_DAYS = 10
 
 
@@ -76,6 +80,11 @@ class Card:
     hf_url: str
     truncated: bool
     notes_html: str = ""
+
+    @property
+    def snippet(self) -> str:
+        """Return the start of the abstract, for lists where whole abstracts are too much."""
+        return _shorten("".join(part.text for part in self.abstract), SNIPPET_CHARS)
 
     @property
     def seen_before(self) -> bool:
@@ -170,15 +179,23 @@ class DayPage(Page):
 
 @dataclass(frozen=True)
 class ThemePage(Page):
+    """A theme's main page (its newest papers) or one page of its archive.
+
+    Archive pages hold fixed runs of papers counted from the oldest, so a new day changes the
+    main page and the newest archive page only, not every page of a large theme.
+    """
+
     theme: ThemeLink
     theme_description: str
     cards: tuple[Card, ...]
-    page_number: int
-    page_count: int
-    pages: tuple[str, ...]
+    is_main: bool
     total: int
     trend: Trend | None
     feed_path: str | None
+    newer_path: str | None
+    older_path: str | None
+    first_date: dt.date | None
+    last_date: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -228,7 +245,11 @@ class FeedPage(Page):
 
 @dataclass(frozen=True)
 class SitemapPage(Page):
+    """One sitemap file, or (with ``is_index``) the index of them; ``prefix`` makes URLs."""
+
+    prefix: str
     urls: tuple[tuple[str, dt.date | None], ...]
+    is_index: bool = False
 
 
 @dataclass(frozen=True)
@@ -245,8 +266,9 @@ def day_path(date: dt.date) -> str:
     return f"days/{date.isoformat()}.html"
 
 
-def theme_path(slug: str, page: int = 1) -> str:
-    return f"themes/{slug}.html" if page == 1 else f"themes/{slug}/page-{page}.html"
+def theme_path(slug: str, page: int = 0) -> str:
+    """Return a theme's main page (0) or page ``page`` of its archive (1 = oldest papers)."""
+    return f"themes/{slug}.html" if page == 0 else f"themes/{slug}/page-{page}.html"
 
 
 def paper_path(paper_id: str) -> str:
@@ -275,6 +297,7 @@ class Views:
         self._records = library.records
         self._cards: dict[tuple[str, dt.date | None, str], Card] = {}
         self._summaries: dict[dt.date, DaySummary] = {}
+        self._tokens: dict[object, str] = {}
 
     # shared pieces
 
@@ -340,35 +363,75 @@ class Views:
 
     # pages
 
-    def count_pages(self) -> int:
-        """Return how many pages :meth:`pages` yields, for a progress bar."""
-        size = self.config.page_size
-        themes = [*self.slugs, OTHER]
-        theme_pages = sum(max(1, math.ceil(len(self.library.papers_in(s)) / size)) for s in themes)
-        years = self.archive_years()
-        archive = 1 + len(years) + sum(len(y.months) for y in years)
-        feeds = 1 + len(self.slugs)
-        return 1 + len(self.library.days) + theme_pages + len(self._records) + archive + feeds + 4
-
     def pages(self) -> Iterator[Page]:
         """Yield every page of the site."""
-        yield self.home()
+        return (spec.make() for spec in self.plan())
+
+    def plan(self) -> Iterator[PageSpec]:
+        """Yield every page as a spec: its path, a key of what it shows, and how to build it.
+
+        Keys let a rebuild skip pages whose data did not change without building their views:
+        a key names the digest pages and papers (by content) the page is made from. Pages
+        that change with every new day anyway (home, feeds, archive, sitemap) have no key.
+        """
+        yield PageSpec("index.html", None, self.home)
         days = self.library.days
         for i, day in enumerate(days):
-            yield self.day(
-                day, days[i - 1] if i else None, days[i + 1] if i + 1 < len(days) else None
+            before = days[i - 1] if i else None
+            after = days[i + 1] if i + 1 < len(days) else None
+            yield PageSpec(
+                day_path(day.date),
+                self._key(
+                    *(self._day_token(d) for d in (before, day, after)),
+                    *(self._record_token(p.paper.id) for p in day.placed),
+                ),
+                partial(self.day, day, before, after),
             )
         for slug in [*self.slugs, OTHER]:
-            yield from self.theme_pages(slug)
-        yield from self.paper_pages()
-        yield from self.archive_pages()
-        yield self.feed(None)
-        for slug in self.slugs:
-            yield self.feed(slug)
-        yield PlainPage("search.html", "search.html", "Search", "Search every paper.")
-        yield PlainPage("404.html", "404.html", "Page not found", "This page does not exist.")
-        yield PlainPage("robots.txt", "robots.txt", "robots.txt", "")
-        yield self.sitemap()
+            yield from self.theme_plan(slug)
+        for record in sorted(self._records.values(), key=lambda r: r.id):
+            related = self._related[record.id]
+            key = self._key(*(self._record_token(i) for i in (record.id, *related)))
+            yield PageSpec(paper_path(record.id), key, partial(self.paper_page, record))
+        for archive in self.archive_pages():
+            yield PageSpec(archive.path, None, partial(_same, archive))
+        for feed in (None, *self.slugs):
+            path = "feed.xml" if feed is None else f"themes/{feed}.xml"
+            yield PageSpec(path, None, partial(self.feed, feed))
+        for plain in (
+            PlainPage("search.html", "search.html", "Search", "Search every paper."),
+            PlainPage("404.html", "404.html", "Page not found", "This page does not exist."),
+            PlainPage("robots.txt", "robots.txt", "robots.txt", ""),
+        ):
+            yield PageSpec(plain.path, None, partial(_same, plain))
+        yield from self.sitemap_plan()
+
+    @cached_property
+    def _related(self) -> dict[str, tuple[str, ...]]:
+        return related_papers(self.library)
+
+    @cached_property
+    def _days(self) -> dict[dt.date, LoadedDay]:
+        return {d.date: d for d in self.library.days}
+
+    def _record_token(self, paper_id: str) -> str:
+        """Fingerprint a paper by the pages it is on: its record is made from them alone."""
+        if paper_id not in self._tokens:
+            days = (self._day_token(self._days[d]) for d in self._records[paper_id].dates)
+            self._tokens[paper_id] = self._key(paper_id, *days)
+        return self._tokens[paper_id]
+
+    def _day_token(self, day: LoadedDay | None) -> str:
+        if day is None:
+            return "-"
+        if day.date not in self._tokens:
+            token = day.token or _digest(pickle.dumps(day.day, protocol=5))
+            self._tokens[day.date] = token
+        return self._tokens[day.date]
+
+    @staticmethod
+    def _key(*parts: str) -> str:
+        return _digest("|".join(parts).encode("ascii"))
 
     def home(self) -> HomePage:
         days = self.library.days
@@ -435,47 +498,64 @@ class Views:
             next=self.day_summary(following) if following else None,
         )
 
-    def theme_pages(self, slug: str) -> Iterator[ThemePage]:
-        records = self.library.papers_in(slug)
+    def theme_plan(self, slug: str) -> Iterator[PageSpec]:
+        """Plan a theme's main page, then its archive pages (oldest first)."""
+        newest_first = self.library.papers_in(slug)
+        oldest_first = newest_first[::-1]
         size = self.config.page_size
-        count = max(1, math.ceil(len(records) / size))
+        count = math.ceil(len(oldest_first) / size)
+        main = partial(self._theme_page, slug, newest_first[:size], 0, count, len(newest_first))
+        yield PageSpec(theme_path(slug), None, main)
+        for number in range(1, count + 1):
+            chunk = oldest_first[(number - 1) * size : number * size][::-1]
+            key = self._key(
+                str(number), str(number == count), *(self._record_token(r.id) for r in chunk)
+            )
+            make = partial(self._theme_page, slug, chunk, number, count, len(chunk))
+            yield PageSpec(theme_path(slug, number), key, make)
+
+    def _theme_page(
+        self, slug: str, records: Sequence[Record], number: int, count: int, total: int
+    ) -> ThemePage:
+        """Build page ``number`` of a theme's archive (1 = oldest), or its main page (0)."""
         theme = self.library.theme(slug)
         description = theme.description if theme else OTHER_DESCRIPTION if slug == OTHER else ""
-        trend = self.trend(slug) if slug != OTHER else None
-        pages = tuple(theme_path(slug, n) for n in range(1, count + 1))
-        for number in range(1, count + 1):
-            chunk = records[(number - 1) * size : number * size]
-            suffix = f" (page {number} of {count})" if count > 1 else ""
-            yield ThemePage(
-                path=theme_path(slug, number),
-                template="theme.html",
-                title=f"{self.name(slug)}{suffix}",
-                description=description or f"Papers in {self.name(slug)}.",
-                theme=self.theme_link(slug, len(records)),
-                theme_description=description,
-                cards=tuple(self.card(r, r.last_seen) for r in chunk),
-                page_number=number,
-                page_count=count,
-                pages=pages,
-                total=len(records),
-                trend=trend,
-                feed_path=f"themes/{slug}.xml" if slug != OTHER else None,
-            )
+        name = self.name(slug)
+        dates = [r.first_seen for r in records]
+        is_main = number == 0
+        if is_main:
+            newer, older = None, count if total > self.config.page_size else None
+        else:
+            newer, older = (number + 1 if number < count else 0), (number - 1 or None)
+        return ThemePage(
+            path=theme_path(slug, number),
+            template="theme.html",
+            title=name if is_main else f"{name}: papers of {_date_range(dates)}",
+            description=description or f"Papers in {name}.",
+            theme=self.theme_link(slug, total),
+            theme_description=description,
+            cards=tuple(self.card(r) for r in records),
+            is_main=is_main,
+            total=total,
+            trend=self.trend(slug) if is_main and slug != OTHER else None,
+            feed_path=f"themes/{slug}.xml" if slug != OTHER else None,
+            newer_path=None if newer is None else theme_path(slug, newer),
+            older_path=None if older is None else theme_path(slug, older),
+            first_date=min(dates, default=None),
+            last_date=max(dates, default=None),
+        )
 
-    def paper_pages(self) -> Iterator[PaperPage]:
-        related = related_papers(self.library)
-        days = {d.date: d for d in self.library.days}
-        for record in sorted(self._records.values(), key=lambda r: r.id):
-            card = self.card(record)
-            yield PaperPage(
-                path=card.path,
-                template="paper.html",
-                title=record.title,
-                description=_shorten(record.abstract, 200),
-                card=card,
-                dates=tuple(self.day_summary(days[d]) for d in record.dates),
-                related=tuple(self.card(self._records[i]) for i in related[record.id]),
-            )
+    def paper_page(self, record: Record) -> PaperPage:
+        card = self.card(record)
+        return PaperPage(
+            path=card.path,
+            template="paper.html",
+            title=record.title,
+            description=_shorten(record.abstract, 200),
+            card=card,
+            dates=tuple(self.day_summary(self._days[d]) for d in record.dates),
+            related=tuple(self.card(self._records[i]) for i in self._related[record.id]),
+        )
 
     def archive_pages(self) -> Iterator[ArchivePage]:
         years = self.archive_years()
@@ -552,18 +632,39 @@ class Views:
             entries=entries,
         )
 
-    def sitemap(self) -> SitemapPage:
-        urls: list[tuple[str, dt.date | None]] = [
-            ("index.html", self.library.days[-1].date if self.library.days else None)
-        ]
-        urls += [(day_path(d.date), d.date) for d in self.library.days]
+    def sitemap_plan(self) -> Iterator[PageSpec]:
+        """Plan a sitemap index, a sitemap of pages and one per id prefix of the papers.
+
+        A sitemap file may list 50,000 URLs at most; grouping papers by the first hex digit of
+        their id keeps each file small and unchanged unless one of its papers changed.
+        """
+        groups: dict[str, list[Record]] = {}
+        for record in sorted(self._records.values(), key=lambda r: r.id):
+            groups.setdefault(record.id[0], []).append(record)
+        files: list[tuple[str, dt.date | None]] = [("sitemaps/pages.xml", None)]
+        files += [(f"sitemaps/papers-{g}.xml", None) for g in groups]
+        yield PageSpec("sitemap.xml", None, partial(self._sitemap, "sitemap.xml", files, True))
+        yield PageSpec("sitemaps/pages.xml", None, self._pages_sitemap)
+        for group, records in groups.items():
+            path = f"sitemaps/papers-{group}.xml"
+            urls = [(paper_path(r.id), r.last_seen) for r in records]
+            key = self._key(*(self._record_token(r.id) for r in records))
+            yield PageSpec(path, key, partial(self._sitemap, path, urls))
+
+    def _pages_sitemap(self) -> SitemapPage:
+        days = self.library.days
+        urls: list[tuple[str, dt.date | None]] = [("index.html", days[-1].date if days else None)]
+        urls += [(day_path(d.date), d.date) for d in days]
         urls += [(theme_path(s), None) for s in [*self.slugs, OTHER]]
-        urls += [
-            (paper_path(r.id), r.last_seen)
-            for r in sorted(self._records.values(), key=lambda r: r.id)
-        ]
         urls += [("archive.html", None)]
-        return SitemapPage("sitemap.xml", "sitemap.xml", "Sitemap", "", tuple(urls))
+        return self._sitemap("sitemaps/pages.xml", urls)
+
+    def _sitemap(
+        self, path: str, urls: Sequence[tuple[str, dt.date | None]], is_index: bool = False
+    ) -> SitemapPage:
+        base = self.config.base_url
+        prefix = base.rstrip("/") + "/" if base else "../" * path.count("/")
+        return SitemapPage(path, "sitemap.xml", "Sitemap", "", prefix, tuple(urls), is_index)
 
     def trend(self, slug: str, width: int = 320, height: int = 60) -> Trend:
         return weekly_trend(
@@ -572,6 +673,23 @@ class Views:
 
 
 # --- pure helpers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page to write: where, a key of its data (None: always render), and its view model."""
+
+    path: str
+    key: str | None
+    make: Callable[[], Page]
+
+
+def _same(page: Page) -> Page:
+    return page
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
 
 
 def build_date() -> dt.date:
@@ -584,6 +702,13 @@ def build_date() -> dt.date:
 def split_math(text: str) -> tuple[Segment, ...]:
     """Split an abstract into text and ``$...$`` math runs (shown as text, set apart)."""
     return tuple(Segment(part, bool(MATH.fullmatch(part))) for part in MATH.split(text) if part)
+
+
+def _date_range(dates: Sequence[dt.date]) -> str:
+    if not dates:
+        return "no dates"
+    first, last = min(dates), max(dates)
+    return f"{first:%-d %b %Y}" if first == last else f"{first:%-d %b %Y} to {last:%-d %b %Y}"
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -99,6 +99,7 @@ def test_sample_site_has_every_page_type(sample_site: Path) -> None:
         "feed.xml",
         "themes/inr.xml",
         "sitemap.xml",
+        "sitemaps/pages.xml",
         "robots.txt",
         "404.html",
         "search.html",
@@ -116,8 +117,13 @@ def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
     assert all(e.find(f"{atom}title") is not None for e in entries)
     for theme_feed in sample_site.glob("themes/*.xml"):
         assert ET.parse(theme_feed).getroot().tag == f"{atom}feed"
-    urls = ET.parse(sample_site / "sitemap.xml").getroot()
+    index = ET.parse(sample_site / "sitemap.xml").getroot()
+    assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    locs = [e[0].text or "" for e in index]
+    assert locs[0] == "sitemaps/pages.xml" and len(locs) == 1 + 16
+    urls = [url for loc in locs for url in ET.parse(sample_site / loc).getroot()]
     assert len(urls) == 1 + 4 + 5 + 416 + 1
+    assert all(len(ET.parse(sample_site / loc).getroot()) <= 50_000 for loc in locs)
 
 
 def test_day_page_groups_papers_with_navigation(sample_site: Path) -> None:

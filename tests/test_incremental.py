@@ -1,0 +1,125 @@
+"""An incremental build after any edit equals a clean build: no page is ever left stale.
+
+Rebuilds skip pages whose data did not change (keys in the manifest) and skip everything when
+no input changed; these tests hold that to the only standard that matters, a fresh build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from digest.build import MANIFEST, build
+from digest.project import Project
+from tests.conftest import DATA
+
+DAY3 = """Jan 17
+
+A Third Day Paper on Vector Quantization Codebooks
+
+We learn a vector quantization codebook for discrete latent tokens, a VQ bottleneck.
+
+NeRV-Lite: Neural Representations for Videos on Phones
+
+We represent each video as a neural network that maps frame indices to frames, an implicit \
+neural representation that compresses video 3x better than HEVC.
+"""
+
+
+def tree(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def add_day(root: Path) -> None:
+    (root / "content/raw/day3.txt").write_text(DAY3)
+
+
+def note_and_move(root: Path) -> None:
+    page = root / "content/digests/2024-01-15.md"
+    text = page.read_text()
+    assert "-scaled tasks.\n" in text
+    text = text.replace("-scaled tasks.\n", "-scaled tasks.\n\nA note.\n", 1)
+    start = text.index("### A Study of Café")
+    block = text[start:]
+    text = text[:start]
+    text = text.replace(
+        "## Quantization {#quantization}\n\n", "## Quantization {#quantization}\n\n" + block + "\n"
+    )
+    page.write_text(text)
+
+
+def delete_day(root: Path) -> None:
+    (root / "content/digests/2024-01-16.md").unlink()
+    (root / "content/raw/day2.txt").unlink()
+
+
+def edit_template(root: Path) -> None:
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates/_header.html").write_text(
+        (Path(__file__).parent.parent / "templates/_header.html").read_text() + "<!-- edited -->\n"
+    )
+
+
+def edit_config(root: Path) -> None:
+    config = root / "content/digest.yaml"
+    config.write_text(config.read_text().replace("Tiny digest", "Tiny digest, renamed"))
+
+
+def edit_title_in_place(root: Path) -> None:
+    page = root / "content/digests/2024-01-15.md"
+    page.write_text(page.read_text().replace("### NeRV-Lite: Neural", "### NeRV-Lite (v2): Neural"))
+
+
+EDITS: list[Callable[[Path], None]] = [
+    add_day,
+    note_and_move,
+    edit_title_in_place,
+    delete_day,
+    edit_template,
+    edit_config,
+]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny"
+    shutil.copytree(DATA / "tiny", root)
+    return root
+
+
+def test_incremental_builds_match_clean_builds_after_each_edit(tiny: Path, tmp_path: Path) -> None:
+    project = Project.find(tiny)
+    build(project)
+    for step, edit in enumerate(EDITS):
+        edit(tiny)
+        later = os.stat(tiny / "content/digest.yaml").st_mtime_ns + 1_000_000
+        for path in (tiny / "content").rglob("*"):  # make every edit visible to stamps
+            if path.is_file():
+                os.utime(path, ns=(later, later))
+        incremental = build(project)
+        clean = build(project, out=tmp_path / f"clean-{step}", clean=True)
+        assert tree(tiny / "site") == tree(tmp_path / f"clean-{step}"), edit.__name__
+        assert incremental.written < clean.written or edit in (edit_template, edit_config)
+
+
+def test_no_op_rebuild_touches_nothing(tiny: Path) -> None:
+    project = Project.find(tiny)
+    build(project)
+    again = build(project)
+    assert (again.written, again.removed) == (0, 0) and again.unchanged > 20
+
+
+def test_a_deleted_output_file_is_restored(tiny: Path) -> None:
+    project = Project.find(tiny)
+    build(project)
+    (tiny / "site/index.html").unlink()
+    build(project)
+    assert (tiny / "site/index.html").is_file()
