@@ -130,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     email_cmd.set_defaults(run=run_email)
 
+    serve_cmd = commands.add_parser(
+        "serve", help="build, serve on localhost, rebuild on change and reload open pages"
+    )
+    serve_cmd.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, only this machine)",
+    )
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 = any)")
+    serve_cmd.add_argument(
+        "--poll", action="store_true", help="poll for changes (where file events are missed)"
+    )
+    serve_cmd.set_defaults(run=run_serve)
     return parser
 
 
@@ -272,6 +285,25 @@ def run_email(args: argparse.Namespace) -> int:
         sys.stdout.buffer.flush()
     for line in report.lines:
         print(line, file=sys.stderr if report.stdout is not None else sys.stdout)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve the project until Ctrl-C; rebuild and reload open pages on every change."""
+    from digest.serve import Preview, stop_on_sigterm
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0-65535, got {args.port}")
+    preview = Preview(args.project, host=args.host, port=args.port, poll=args.poll)
+    try:
+        with stop_on_sigterm():
+            preview.start()
+            print(f"serving {preview.url} (Ctrl-C to stop)", flush=True)
+            preview.wait()
+    except KeyboardInterrupt:
+        print("digest: stopped", file=sys.stderr)
+    finally:
+        preview.stop()
     return 0
 
 

@@ -268,7 +268,7 @@ class Project:
         return sorted(self.raw_dir.glob("*.txt")) if self.raw_dir.is_dir() else []
 
 
-GITIGNORE = "/site/\n/.site.staging/\n/.digest-cache/\n"
+GITIGNORE = "/site/\n/.site.staging/\n/.digest-cache/\n/.digest-serve/\n"
 TEMPLATES_README = """# Templates
 
 Put a file here with the name of one of digest's default templates (base.html, day.html,
