@@ -1,16 +1,318 @@
-"""Client-side search: the lunr index and document store written with the site.
+"""Client-side search: lunr index shards and their document stores, written with the site.
 
-(Placeholder until the search issue lands: writes nothing.)
+One shard per half month (by when a paper was first seen: days 1-15 and 16-31), newest first, so
+the search page shows results after loading one small shard (about 750 papers at 50 a day) and
+fetches older ones only while someone searches.
+Each shard is a script (``assets/search/shard-YYYY-MM-H.js``) that hands its index and documents to
+``digestSearch.shard(JSON.parse("..."))``: loading scripts, never fetch, keeps ``file://`` working.
+``assets/search/manifest.js`` lists the shards and the themes.
+
+The index is lunr.js 2.3.9's serialised format. :func:`lunr_index` writes it directly (the same
+tokenizer, trimmer, stop words, Porter stemmer and BM25 vectors as lunr.py 0.8, several times
+faster); ``tests/test_search.py`` checks it is identical to lunr.py's on the sample. A shard is a
+pure function of its documents, so it is cached by their hash and misses build in parallel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
-from digest.load import Library
+from lunr import __TARGET_JS_VERSION__
+from lunr.stemmer import porter_stemmer
+from lunr.stop_word_filter import stop_word_filter
+from lunr.token import Token
+
+from digest.load import Library, Record
+from digest.model import OTHER
+from digest.views import OTHER_NAME, paper_path
+
+log = logging.getLogger(__name__)
+
+SEARCH_DIR = "assets/search"
+FORMAT = 1
+"""Bump when the shard format changes, so cached shards of an older format are not reused."""
+FIELDS: tuple[tuple[str, int], ...] = (("title", 10), ("abstract", 1), ("themes", 1))
+"""Indexed fields and their boosts: a title hit outweighs many abstract hits."""
+SNIPPET_CHARS = 160
+PARALLEL_FROM = 3000
+"""Build missing shards in worker processes only when at least this many papers need it."""
+K1 = 1.2
+B = 0.75
+SEPARATOR = re.compile(r"[ \t\n\r\f\v\xa0\-]+")
+TRIM = re.compile(r"^\W*?([^\W]+)\W*?$")
 
 
-def search_files(library: Library, cache_dir: Path | None = None) -> Iterator[tuple[str, bytes]]:
-    """Yield (site path, bytes) of every search file: index shards, documents, manifest."""
-    yield from ()
+@dataclass(frozen=True)
+class SearchDoc:
+    """One paper as search sees it: what is indexed and what a result shows."""
+
+    id: str
+    title: str
+    abstract: str
+    date: str
+    themes: tuple[str, ...]
+    theme_text: str
+
+    def stored(self) -> dict[str, Any]:
+        """Return the compact record the results list shows (no full abstract)."""
+        return {
+            "d": self.date,
+            "h": list(self.themes),
+            "p": paper_path(self.id),
+            "s": snippet(self.abstract),
+            "t": self.title,
+        }
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The papers first seen in one half of a month."""
+
+    name: str
+    docs: tuple[SearchDoc, ...]
+
+    @property
+    def path(self) -> str:
+        return f"{SEARCH_DIR}/shard-{self.name}.js"
+
+    def key(self) -> str:
+        """Hash what the shard is made of: same documents, same bytes."""
+        text = dumps([FORMAT, self.name, [_doc_fields(d) for d in self.docs]])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def dumps(data: Any) -> str:
+    """Serialise deterministically and compactly; non-ASCII escaped so any script parses it."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """Return the start of an abstract, cut at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
+
+
+def search_docs(library: Library) -> list[SearchDoc]:
+    """Return every paper as a search document, newest first (by first appearance)."""
+    names = {t.slug: t.name for t in library.themes} | {OTHER: OTHER_NAME}
+    records = sorted(library.records.values(), key=lambda r: (r.first_seen, r.id), reverse=True)
+    return [_search_doc(r, names) for r in records]
+
+
+def _search_doc(record: Record, names: dict[str, str]) -> SearchDoc:
+    slugs = record.themes or (OTHER,)
+    theme_text = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
+    return SearchDoc(
+        record.id,
+        record.title,
+        record.abstract,
+        record.first_seen.isoformat(),
+        record.themes,
+        theme_text,
+    )
+
+
+def shard_name(date: str) -> str:
+    """Return the shard of an ISO date: ``2025-06-1`` for 1-15 June, ``2025-06-2`` after."""
+    return f"{date[:7]}-{1 if int(date[8:10]) <= 15 else 2}"
+
+
+def shards(docs: Sequence[SearchDoc]) -> list[Shard]:
+    """Group documents (newest first) into one shard per half month, newest first."""
+    grouped = groupby(docs, key=lambda d: shard_name(d.date))
+    return [Shard(name, tuple(group)) for name, group in grouped]
+
+
+def search_files(
+    library: Library, cache_dir: Path | None = None, workers: int | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Yield (site path, bytes) of every search file: the manifest and one script per shard."""
+    parts = shards(search_docs(library))
+    built = _built_shards(parts, cache_dir, workers)
+    for shard in parts:
+        yield shard.path, built[shard.name]
+    yield f"{SEARCH_DIR}/manifest.js", manifest_script(library, parts, built)
+
+
+def manifest_script(library: Library, parts: Sequence[Shard], built: dict[str, bytes]) -> bytes:
+    """Return the script that lists the shards (newest first) and the themes for filters."""
+    slugs = library.theme_slugs()
+    names = {t.slug: t.name for t in library.themes}
+    themes = [{"name": names.get(s, s), "slug": s} for s in slugs]
+    themes.append({"name": OTHER_NAME, "slug": OTHER})
+    listed = [
+        {
+            "file": f"shard-{s.name}.js",
+            "name": s.name,
+            "papers": len(s.docs),
+            "v": hashlib.sha1(built[s.name]).hexdigest()[:10],
+        }
+        for s in parts
+    ]
+    data = {"papers": sum(len(s.docs) for s in parts), "shards": listed, "themes": themes}
+    return f"digestSearch.manifest({dumps(data)});\n".encode()
+
+
+def _built_shards(
+    parts: Sequence[Shard], cache_dir: Path | None, workers: int | None
+) -> dict[str, bytes]:
+    """Return each shard's script, from the cache when its documents are unchanged."""
+    built: dict[str, bytes] = {}
+    missing: list[Shard] = []
+    for shard in parts:
+        cached = _cache_path(cache_dir, shard)
+        if cached is not None and cached.is_file():
+            built[shard.name] = cached.read_bytes()
+        else:
+            missing.append(shard)
+    for shard, data in zip(missing, _build_all(missing, workers), strict=True):
+        built[shard.name] = data
+        cached = _cache_path(cache_dir, shard)
+        if cached is not None:
+            _store(cached, shard.name, data)
+    return built
+
+
+def _cache_path(cache_dir: Path | None, shard: Shard) -> Path | None:
+    return None if cache_dir is None else cache_dir / f"{shard.name}-{shard.key()[:20]}.js"
+
+
+def _store(path: Path, name: str, data: bytes) -> None:
+    """Write a cache entry atomically and drop older entries of the same shard."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"{name}-*.js"):
+        old.unlink(missing_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _build_all(missing: Sequence[Shard], workers: int | None) -> list[bytes]:
+    """Build shards, in worker processes when there is enough work to pay for them."""
+    papers = sum(len(s.docs) for s in missing)
+    workers = workers or min(len(missing), os.cpu_count() or 1)
+    if workers < 2 or len(missing) < 2 or papers < PARALLEL_FROM:
+        return [shard_script(s) for s in missing]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(shard_script, missing))
+
+
+def shard_script(shard: Shard) -> bytes:
+    """Return a shard's script: its lunr index and document store, handed to the page."""
+    index = lunr_index([_doc_fields(d) for d in shard.docs])
+    store = {d.id: d.stored() for d in shard.docs}
+    data = {"docs": store, "index": index, "name": shard.name}
+    # A JSON string handed to JSON.parse loads much faster than the same object as JS source.
+    return f"digestSearch.shard(JSON.parse({json.dumps(dumps(data))}));\n".encode()
+
+
+def _doc_fields(doc: SearchDoc) -> dict[str, str]:
+    return {
+        "abstract": doc.abstract,
+        "date": doc.date,
+        "id": doc.id,
+        "theme_slugs": " ".join(doc.themes),
+        "themes": doc.theme_text,
+        "title": doc.title,
+    }
+
+
+# --- the index, in lunr.js's serialised format ---------------------------------------------
+
+
+@lru_cache(maxsize=200_000)
+def _term(word: str) -> str:
+    """Run lunr's index pipeline (trimmer, stop word filter, stemmer) on one token."""
+    match = TRIM.match(word)
+    trimmed = match.group(1) if match else word
+    if not trimmed or stop_word_filter(Token(trimmed)) is None:
+        return ""
+    return str(porter_stemmer.stem(trimmed))
+
+
+def terms(text: str) -> list[str]:
+    """Return the index terms of a field, exactly as lunr.py's tokenizer and pipeline would."""
+    return [t for t in map(_term, SEPARATOR.split(text.lower())) if t]
+
+
+def lunr_index(docs: Iterable[dict[str, str]], ref: str = "id") -> dict[str, Any]:
+    """Build a lunr index of ``docs`` over FIELDS and return its serialised form."""
+    fields = [name for name, _ in FIELDS]
+    inverted: dict[str, dict[str, Any]] = {}
+    frequencies: list[tuple[str, str, Counter[str], int]] = []
+    for doc in docs:
+        doc_ref = str(doc[ref])
+        for field in fields:
+            found = terms(doc[field] or "")
+            counts = Counter(found)  # keeps first-occurrence order, as lunr numbers terms
+            for term in counts:
+                posting = inverted.get(term)
+                if posting is None:
+                    posting = {f: {} for f in fields} | {"_index": len(inverted)}
+                    inverted[term] = posting
+                posting[field][doc_ref] = {}
+            frequencies.append((doc_ref, field, counts, len(found)))
+    vectors = _field_vectors(frequencies, inverted, fields)
+    return {
+        "fieldVectors": vectors,
+        "fields": fields,
+        "invertedIndex": [[term, inverted[term]] for term in sorted(inverted)],
+        "pipeline": ["stemmer"],
+        "version": __TARGET_JS_VERSION__,
+    }
+
+
+def _field_vectors(
+    frequencies: list[tuple[str, str, Counter[str], int]],
+    inverted: dict[str, dict[str, Any]],
+    fields: list[str],
+) -> list[list[Any]]:
+    """Return lunr's BM25 field vectors, with lunr's arithmetic order and rounding."""
+    boosts = dict(FIELDS)
+    totals: dict[str, int] = defaultdict(int)
+    counted: dict[str, int] = defaultdict(int)
+    for _, field, _, length in frequencies:
+        totals[field] += length
+        counted[field] += 1
+    average = {f: totals[f] / counted[f] for f in fields if counted[f]}
+    documents = len(frequencies) // max(len(fields), 1)
+    idf: dict[str, float] = {}
+    vectors: list[list[Any]] = []
+    for doc_ref, field, counts, length in frequencies:
+        elements: list[tuple[int, float]] = []
+        for term, tf in counts.items():
+            posting = inverted[term]
+            if term not in idf:
+                idf[term] = _idf(posting, fields, documents)
+            score = (
+                idf[term] * ((K1 + 1) * tf) / (K1 * (1 - B + B * (length / average[field])) + tf)
+            )
+            score *= boosts[field]
+            score *= 1
+            elements.append((posting["_index"], round(score, 3)))
+        flat = [x for pair in sorted(elements) for x in pair]
+        vectors.append([f"{field}/{doc_ref}", flat])
+    return vectors
+
+
+def _idf(posting: dict[str, Any], fields: list[str], documents: int) -> float:
+    """Return lunr's inverse document frequency (a paper counts once per field it is in)."""
+    with_term = sum(len(posting[f]) for f in fields)
+    x = (documents - with_term + 0.5) / (with_term + 0.5)
+    return math.log(1 + abs(x))

@@ -128,6 +128,7 @@ def test_serves_the_built_site_with_types_and_headers(served: Served) -> None:
         "/sitemap.xml": "application/xml; charset=utf-8",
         "/robots.txt": "text/plain; charset=utf-8",
         "/assets/style.css": "text/css; charset=utf-8",
+        "/assets/search/manifest.js": "text/javascript; charset=utf-8",
     }
     for path, kind in expected.items():
         status, headers, _ = served.request(path)

@@ -1,0 +1,175 @@
+"""The search index: lunr.py-identical, deterministic, complete, sharded by month, cached."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lunr import lunr
+from lunr.builder import Builder
+from lunr.stemmer import stemmer
+from lunr.stop_word_filter import stop_word_filter
+from lunr.trimmer import trimmer
+
+from digest import search
+from digest.load import Library, load_library
+from digest.project import Project
+from digest.search import FIELDS, dumps, lunr_index, search_docs, search_files, snippet, terms
+
+
+@pytest.fixture(scope="module")
+def library(sample_site: Path) -> Library:
+    project = Project.find(sample_site.parent)
+    return load_library(project.digests_dir, project.themes)
+
+
+def script_data(data: bytes) -> dict[str, Any]:
+    """Return the JSON a search script hands to ``digestSearch.<name>(...)``."""
+    text = data.decode("ascii")
+    assert text.startswith("digestSearch.") and text.endswith(");\n")
+    body = text[text.index("(") + 1 : -3]
+    if body.startswith("JSON.parse("):
+        body = json.loads(body[len("JSON.parse(") : -1])
+    loaded: dict[str, Any] = json.loads(body)
+    return loaded
+
+
+def lunr_py_index(docs: list[dict[str, str]]) -> dict[str, Any]:
+    builder = Builder()
+    builder.pipeline.add(trimmer, stop_word_filter, stemmer)
+    builder.search_pipeline.add(stemmer)
+    fields = [{"field_name": name, "boost": boost} for name, boost in FIELDS]
+    serialised: dict[str, Any] = lunr("id", fields, docs, builder=builder).serialize()
+    return serialised
+
+
+def test_index_is_identical_to_lunr_py_on_the_sample(library: Library) -> None:
+    docs = [search._doc_fields(d) for d in search_docs(library)]
+    assert dumps(lunr_index(docs)) == dumps(lunr_py_index(docs))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "State-of-the-art LLMs: (INT4) quantization—“fast” & 3.5×, naïve e.g. i.e. U-Net's",
+        "  trailing -- hyphens - and\u00a0no-break\tspaces\n",
+        "The and of a",
+        "",
+    ],
+)
+def test_terms_match_lunr_py_pipeline(text: str) -> None:
+    docs = [{"id": "a", "title": text, "abstract": text.upper(), "themes": "x"}]
+    assert dumps(lunr_index(docs)) == dumps(lunr_py_index(docs))
+    assert terms("Quantized models") == ["quantiz", "model"]
+
+
+def test_search_files_are_deterministic(library: Library, tmp_path: Path) -> None:
+    first = list(search_files(library))
+    assert first == list(search_files(library))
+    assert first == list(search_files(library, cache_dir=tmp_path))
+    assert first == list(search_files(library, cache_dir=tmp_path))  # from the cache
+
+
+def test_every_paper_is_indexed_once_with_its_document(library: Library) -> None:
+    files = dict(search_files(library))
+    manifest = script_data(files["assets/search/manifest.js"])
+    ids: list[str] = []
+    for shard in manifest["shards"]:
+        data = script_data(files[f"assets/search/{shard['file']}"])
+        index = data["index"]
+        refs = {ref.split("/", 1)[1] for ref, _ in index["fieldVectors"]}
+        assert refs == set(data["docs"])
+        assert len(data["docs"]) == shard["papers"]
+        ids += data["docs"]
+    assert sorted(ids) == sorted(library.records)
+    assert manifest["papers"] == len(library.records)
+
+
+def test_shards_are_half_months_newest_first(library: Library) -> None:
+    files = dict(search_files(library))
+    manifest = script_data(files["assets/search/manifest.js"])
+    names = [s["name"] for s in manifest["shards"]]
+    assert names == ["2024-10-2", "2024-09-1", "2024-04-2", "2024-03-2"]
+    assert [t["slug"] for t in manifest["themes"]][-1] == "other"
+
+
+def test_document_store_is_compact(library: Library) -> None:
+    record = next(r for r in library.records.values() if r.themes)
+    files = dict(search_files(library))
+    shard = script_data(
+        files[f"assets/search/shard-{search.shard_name(str(record.first_seen))}.js"]
+    )
+    stored = shard["docs"][record.id]
+    assert stored == {
+        "d": record.first_seen.isoformat(),
+        "h": list(record.themes),
+        "p": f"papers/{record.id}.html",
+        "s": snippet(record.abstract),
+        "t": record.title,
+    }
+    assert len(stored["s"]) <= search.SNIPPET_CHARS + 1
+
+
+def test_shard_names_split_months_at_the_16th() -> None:
+    assert [search.shard_name(d) for d in ("2025-06-01", "2025-06-15", "2025-06-16")] == [
+        "2025-06-1",
+        "2025-06-1",
+        "2025-06-2",
+    ]
+
+
+def test_snippet_cuts_at_a_word() -> None:
+    assert snippet("short  text\n") == "short text"
+    assert snippet("alpha beta, gamma delta", limit=14) == "alpha beta…"
+
+
+def test_unchanged_shards_come_from_the_cache(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    real = search.shard_script
+
+    def counting(shard: search.Shard) -> bytes:
+        built.append(shard.name)
+        return real(shard)
+
+    monkeypatch.setattr(search, "shard_script", counting)
+    list(search_files(library, cache_dir=tmp_path))
+    assert len(built) == 4
+    built.clear()
+    list(search_files(library, cache_dir=tmp_path))
+    assert built == []
+    changed = _retitled(library, dt.date(2024, 4, 24), "A retitled paper")
+    files = dict(search_files(changed, cache_dir=tmp_path))
+    assert built == ["2024-04-2"]
+    assert b"A retitled paper" in files["assets/search/shard-2024-04-2.js"]
+    assert len(list(tmp_path.glob("2024-04-2-*.js"))) == 1  # the stale entry is gone
+
+
+def _retitled(library: Library, first_seen: dt.date, title: str) -> Library:
+    record = next(r for r in library.records.values() if r.first_seen == first_seen)
+    records = dict(library.records)
+    records[record.id] = dataclasses.replace(record, title=title)
+    return dataclasses.replace(library, records=records)
+
+
+def test_parallel_build_gives_the_same_bytes(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PARALLEL_FROM", 1)
+    assert list(search_files(library, workers=2)) == list(search_files(library, workers=1))
+
+
+def test_hostile_text_stays_a_json_string(library: Library) -> None:
+    record = next(iter(library.records.values()))
+    title = "<img src=x onerror=alert(1)></script>\u2028"
+    changed = _retitled(library, record.first_seen, title)
+    files = dict(search_files(changed))
+    data = files[f"assets/search/shard-{search.shard_name(str(record.first_seen))}.js"]
+    assert b"\\u2028" in data
+    titles = [d["t"] for d in script_data(data)["docs"].values()]
+    assert title in titles
