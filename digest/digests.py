@@ -37,6 +37,9 @@ PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
 OTHER_NAME = "Other"
+# libyaml's safe loader and dumper when PyYAML has them: 10x faster on thousands of pages.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def day_title(date: dt.date) -> str:
@@ -78,7 +81,7 @@ def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
     }
     parts = [
         "---\n"
-        + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10_000)
+        + yaml.dump(front, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
         + "---\n",
         f"# {day.title}\n",
     ]
@@ -156,7 +159,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
     except StopIteration:
         raise DigestError("front matter is not closed by a '---' line", path, 1) from None
     try:
-        front = yaml.safe_load("\n".join(lines[1:end])) or {}
+        front = yaml.load("\n".join(lines[1:end]), Loader=_Loader) or {}  # noqa: S506 - safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1

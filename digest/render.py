@@ -40,25 +40,8 @@ def make_environment(dirs: list[Path]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(url=_url, abs_url=_abs_url)
     env.filters.update(long_date=long_date, short_date=short_date, atom_date=atom_date)
     return env
-
-
-@jinja2.pass_context
-def _url(context: jinja2.runtime.Context, target: str) -> str:
-    """Return a link from the page being rendered to a site path, relative so file:// works."""
-    page: Page = context["page"]
-    return "../" * page.path.count("/") + target
-
-
-@jinja2.pass_context
-def _abs_url(context: jinja2.runtime.Context, target: str) -> str:
-    """Return an absolute URL when ``base_url`` is set, else the relative link."""
-    site: Site = context["site"]
-    if site.base_url:
-        return site.base_url.rstrip("/") + "/" + target
-    return str(_url(context, target))
 
 
 def long_date(date: dt.date) -> str:
@@ -79,10 +62,27 @@ class Renderer:
     def __init__(self, dirs: list[Path], site: Site):
         self.dirs = dirs
         self.env = make_environment(dirs)
+        self.env.globals.update(url=self.url, abs_url=self.abs_url)
         self.site = site
+        self._root = ""
+
+    def url(self, target: str) -> str:
+        """Return a link from the page being rendered to a site path, relative so file:// works.
+
+        A method reading the current page's depth (not a context function) lets templates
+        import macros without context, so Jinja compiles them once instead of once a page.
+        """
+        return self._root + target
+
+    def abs_url(self, target: str) -> str:
+        """Return an absolute URL when ``base_url`` is set, else the relative link."""
+        if self.site.base_url:
+            return self.site.base_url.rstrip("/") + "/" + target
+        return self._root + target
 
     def render(self, page: Page) -> bytes:
         """Render one page to bytes, or raise a DigestError naming the template file and line."""
+        self._root = "../" * page.path.count("/")
         try:
             template = self.env.get_template(page.template)
             return template.render(page=page, site=self.site).encode("utf-8")
