@@ -1,0 +1,316 @@
+"""Benchmark digest at 500 to 50,000 papers, side by side with Pelican and MkDocs.
+
+For each size it makes a corpus (benchmarks/corpus.py: ~50 papers a day), then measures, in one
+run so the machine's drifting speed hits every tool alike (tools are interleaved, best of N):
+
+- digest: ingest of the raw dumps, full build from empty, no-op rebuild, rebuild after one day's
+  digest page changed, ingest + rebuild after a new day arrived, peak memory, site size, search
+  index size (raw and gzip), and time from search-page load to first results in headless Chromium;
+- Pelican, one article per day (and, up to 5,000 papers, one article per paper);
+- MkDocs, one page per day with its default search plugin.
+
+    .venv/bin/python benchmarks/bench.py 500 5000 50000 --repeat 2
+    .venv/bin/python benchmarks/bench.py 500 --repeat 1 --quick    # the CI smoke run
+
+Pelican and MkDocs are installed into benchmarks/out/tools-venv on first use. Raw figures go to
+benchmarks/results.json; a Markdown table is printed (paste it into the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+
+from corpus import day_papers, dump_text, sample_papers, write_corpus  # noqa: E402
+
+DIGEST = [sys.executable, "-m", "digest"]
+TOOLS = ("pelican==4.12.0", "mkdocs==1.6.1", "markdown")
+PELICAN_PER_PAPER_UP_TO = 5000
+
+
+def run(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Run a command; return (seconds, peak RSS in MB of the largest process it waited for)."""
+    wrapper = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*wrapper, *command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    peak = float(done.stderr.strip().splitlines()[-1]) / 1024 if wrapper else 0.0
+    return seconds, peak
+
+
+def tools_venv(out: Path) -> Path:
+    """Return a virtualenv with Pelican and MkDocs, made on first use."""
+    venv = out / "tools-venv"
+    if not (venv / "bin" / "mkdocs").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "--quiet", *TOOLS],
+            check=True,
+            capture_output=True,
+        )
+    return venv
+
+
+def folder_bytes(folder: Path, pattern: str = "*") -> tuple[int, int]:
+    """Return (raw bytes, gzip bytes) of the files under ``folder`` matching ``pattern``."""
+    raw = packed = 0
+    for path in folder.rglob(pattern):
+        if path.is_file():
+            data = path.read_bytes()
+            raw += len(data)
+            packed += len(gzip.compress(data, 6))
+    return raw, packed
+
+
+# --- the corpus in the other tools' formats ------------------------------------------------
+
+
+def papers_by_day(project: Path) -> list[tuple[dt.date, list[tuple[str, str]]]]:
+    """Read the corpus dumps back (with digest's parser) as (date, [(title, abstract)])."""
+    from digest.parse import parse_file
+
+    days = []
+    for dump in sorted((project / "content" / "raw").glob("*.txt")):
+        entries = parse_file(dump, year=2024)
+        days.append((entries[0].date, [(e.title, e.abstract) for e in entries]))
+    return days
+
+
+def write_pelican(
+    root: Path, days: list[tuple[dt.date, list[tuple[str, str]]]], per_paper: bool
+) -> None:
+    content = root / "content"
+    content.mkdir(parents=True)
+    (root / "pelicanconf.py").write_text(
+        'SITENAME = "bench"\nSITEURL = ""\nTIMEZONE = "UTC"\nDEFAULT_LANG = "en"\n'
+        "FEED_ALL_ATOM = None\nCATEGORY_FEED_ATOM = None\nAUTHOR_FEED_ATOM = None\n"
+        "DEFAULT_PAGINATION = 50\n"
+    )
+    for date, papers in days:
+        if per_paper:
+            for i, (title, abstract) in enumerate(papers):
+                meta = f"Title: {title}\nDate: {date} 00:{i // 60:02d}:{i % 60:02d}\n\n"
+                (content / f"{date}-{i}.md").write_text(meta + abstract + "\n")
+        else:
+            body = "".join(f"## {title}\n\n{abstract}\n\n" for title, abstract in papers)
+            (content / f"{date}.md").write_text(f"Title: Papers of {date}\nDate: {date}\n\n{body}")
+
+
+def write_mkdocs(root: Path, days: list[tuple[dt.date, list[tuple[str, str]]]]) -> None:
+    docs = root / "docs"
+    docs.mkdir(parents=True)
+    (root / "mkdocs.yml").write_text("site_name: bench\nplugins:\n  - search\n")
+    (docs / "index.md").write_text("# bench\n")
+    for date, papers in days:
+        body = "".join(f"## {title}\n\n{abstract}\n\n" for title, abstract in papers)
+        (docs / f"{date}.md").write_text(f"# Papers of {date}\n\n{body}")
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+def best(samples: list[float]) -> float:
+    return round(min(samples), 3)
+
+
+def measure_size(size: int, out: Path, repeat: int, browser: Any, quick: bool) -> dict[str, Any]:
+    """Measure every figure for one corpus size."""
+    base = out / f"corpus-{size}"
+    shutil.rmtree(base, ignore_errors=True)
+    project = base / "digest"
+    dumps = write_corpus(project, size)
+    row: dict[str, Any] = {"papers": size, "days": len(dumps)}
+    row["ingest_s"], row["ingest_peak_mb"] = run([*DIGEST, "ingest"], project)
+    days = papers_by_day(project)
+    tools = [] if quick else _tool_builds(base, days, size, out)
+    digest_full: list[float] = []
+    peaks: list[float] = []
+    tool_times: dict[str, list[float]] = {name: [] for name, _ in tools}
+    for _ in range(repeat):  # interleaved, so drift in machine speed hits every tool alike
+        shutil.rmtree(project / "site", ignore_errors=True)
+        shutil.rmtree(project / ".digest-cache", ignore_errors=True)
+        seconds, peak = run([*DIGEST, "build"], project)
+        digest_full.append(seconds)
+        peaks.append(peak)
+        for name, build in tools:
+            tool_times[name].append(build())
+    row["full_build_s"] = best(digest_full)
+    row["peak_mb"] = round(max(peaks), 1)
+    row["noop_s"] = best([run([*DIGEST, "build"], project)[0] for _ in range(repeat)])
+    row["changed_day_s"] = best([_change_one_day(project, i) for i in range(repeat)])
+    row["new_day_s"] = best([_add_one_day(project, i) for i in range(repeat)])
+    site = project / "site"
+    row["site_mb"] = round(folder_bytes(site)[0] / 1e6, 1)
+    raw, packed = folder_bytes(site / "assets" / "search")
+    row["index_mb"], row["index_gzip_mb"] = round(raw / 1e6, 2), round(packed / 1e6, 2)
+    row["index_gzip_kb_per_paper"] = round(packed / 1024 / size, 3)
+    if browser is not None:
+        from search_bench import first_results
+
+        row.update({f"search_{k}": v for k, v in first_results(browser, site).items()})
+    for name, times in tool_times.items():
+        row[f"{name}_s"] = best(times)
+        row[f"{name}_ratio"] = round(best(times) / row["full_build_s"], 2)
+    return row
+
+
+def _tool_builds(
+    base: Path, days: list[tuple[dt.date, list[tuple[str, str]]]], size: int, out: Path
+) -> list[tuple[str, Callable[[], float]]]:
+    venv = tools_venv(out)
+    builds: list[tuple[str, Callable[[], float]]] = []
+    modes = [("pelican_per_day", False)]
+    if size <= PELICAN_PER_PAPER_UP_TO:
+        modes.append(("pelican_per_paper", True))
+    for name, per_paper in modes:
+        root = base / name
+        write_pelican(root, days, per_paper)
+        command = [str(venv / "bin" / "pelican"), "content", "-o", "output", "-s", "pelicanconf.py"]
+        builds.append((name, _fresh_build(root, "output", command)))
+    mkdocs = base / "mkdocs"
+    write_mkdocs(mkdocs, days)
+    builds.append(
+        ("mkdocs", _fresh_build(mkdocs, "site", [str(venv / "bin" / "mkdocs"), "build", "-q"]))
+    )
+    return builds
+
+
+def _fresh_build(root: Path, output: str, command: list[str]) -> Callable[[], float]:
+    def build() -> float:
+        shutil.rmtree(root / output, ignore_errors=True)
+        return run(command, root)[0]
+
+    return build
+
+
+def _change_one_day(project: Path, attempt: int) -> float:
+    """Add a note under the first paper of a middle day's page, then time the rebuild."""
+    pages = sorted((project / "content" / "digests").glob("*.md"))
+    page = pages[len(pages) // 2]
+    text = page.read_text(encoding="utf-8")
+    start = text.index("\n### ")
+    end = text.find("\n### ", start + 1)
+    end = len(text) if end < 0 else end
+    page.write_text(text[:end].rstrip("\n") + f"\n\nBenchmark note {attempt}.\n" + text[end:])
+    return run([*DIGEST, "build"], project)[0]
+
+
+def _add_one_day(project: Path, attempt: int) -> float:
+    """Write the next day's dump, then time ingest + build (what a daily update costs)."""
+    raw = sorted((project / "content" / "raw").glob("*.txt"))
+    last = dt.date.fromisoformat(raw[-1].name[:10])
+    date = last + dt.timedelta(days=1)
+    papers = day_papers(sample_papers(), 100_000 + attempt, 50)
+    dump = project / "content" / "raw" / f"{date.isoformat()}-corpus.txt"
+    dump.write_text(dump_text(date, papers), encoding="utf-8")
+    return run([*DIGEST, "ingest", str(dump)], project)[0] + run([*DIGEST, "build"], project)[0]
+
+
+# --- report --------------------------------------------------------------------------------
+
+COLUMNS = [
+    ("papers", "papers"),
+    ("full_build_s", "full build s"),
+    ("noop_s", "no-op s"),
+    ("changed_day_s", "1 day changed s"),
+    ("new_day_s", "new day (ingest+build) s"),
+    ("peak_mb", "peak MB"),
+    ("site_mb", "site MB"),
+    ("index_gzip_mb", "index gzip MB"),
+    ("search_first_results_ms", "search: first results ms"),
+    ("search_fetched_gzip_kb", "search: gzip KB before results"),
+    ("pelican_per_paper_ratio", "Pelican per paper / digest"),
+    ("pelican_per_day_ratio", "Pelican per day / digest"),
+    ("mkdocs_ratio", "MkDocs / digest"),
+]
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Return the results as a Markdown table."""
+    present = [(key, label) for key, label in COLUMNS if any(key in row for row in rows)]
+    lines = [
+        "| " + " | ".join(label for _, label in present) + " |",
+        "|" + "---|" * len(present),
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(key, "–")) for key, _ in present) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    python = platform.python_version()
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {python}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[500, 5000, 50000])
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved runs per figure")
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--results", type=Path, default=HERE / "results.json")
+    parser.add_argument("--quick", action="store_true", help="digest only: no Pelican/MkDocs")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with _browser(not args.no_browser) as browser:
+        for size in args.sizes:
+            rows.append(measure_size(size, args.out, args.repeat, browser, args.quick))
+            print(json.dumps(rows[-1]), flush=True)
+    result = {"machine": machine(), "date": dt.date.today().isoformat(), "rows": rows}
+    args.results.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"\nMachine: {machine()}\n\n{table(rows)}")
+    return 0
+
+
+class _browser:
+    """A headless Chromium for the search timing, or None."""
+
+    def __init__(self, wanted: bool):
+        self.wanted = wanted
+        self.manager: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.wanted or not Path("/usr/bin/chromium").exists():
+            return None
+        from playwright.sync_api import sync_playwright
+
+        from tests.conftest import CHROMIUM_ARGS
+
+        self.manager = sync_playwright()
+        playwright = self.manager.__enter__()
+        self.chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        return self.chromium
+
+    def __exit__(self, *exc: object) -> None:
+        if self.manager is not None:
+            self.chromium.close()
+            self.manager.__exit__(*exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
