@@ -13,7 +13,7 @@ from pathlib import Path
 from digest import __version__
 from digest.build import build, terminal_progress
 from digest.errors import DigestError
-from digest.evaluate import evaluate, load_labels, mean_f1
+from digest.evaluate import evaluate, load_labels, mean_f1, misses
 from digest.ingest import classify_entry, ingest
 from digest.model import Entry, Theme
 from digest.parse import normalise_title, parse_file, parse_iso_date
@@ -328,20 +328,9 @@ def run_themes_eval(args: argparse.Namespace) -> int:
         )
     print(f"{'mean F1':<20} {'':>9} {'':>7} {mean_f1(scores):>6.3f}   ({len(labelled)} papers)")
     if args.misses:
-        _print_misses(themes, labelled)
+        for kind, slug, title in misses(themes, labelled):
+            print(f"{kind} {slug:<20} {title}")
     return 0
-
-
-def _print_misses(themes: Sequence[Theme], labelled: Sequence[object]) -> None:
-    from digest.themes import classify
-
-    for item in labelled:
-        title, abstract, truth = item.title, item.abstract, item.themes  # type: ignore[attr-defined]
-        predicted = {m.theme for m in classify(themes, title, abstract)}
-        for slug in sorted(predicted - truth):
-            print(f"FP {slug:<20} {title}")
-        for slug in sorted(truth - predicted):
-            print(f"FN {slug:<20} {title}")
 
 
 def _known_abstracts(args: argparse.Namespace) -> dict[str, str]:

@@ -94,6 +94,16 @@ def evaluate(themes: Sequence[Theme], labelled: Iterable[Labelled]) -> list[Scor
     return [Score(slug, *c) for slug, c in counts.items()]
 
 
+def misses(themes: Sequence[Theme], labelled: Iterable[Labelled]) -> list[tuple[str, str, str]]:
+    """List ("FP" or "FN", theme, title) for every disagreement, to see what rules miss."""
+    found = []
+    for item in labelled:
+        predicted = {m.theme for m in classify(themes, item.title, item.abstract)}
+        found += [("FP", slug, item.title) for slug in sorted(predicted - item.themes)]
+        found += [("FN", slug, item.title) for slug in sorted(item.themes - predicted)]
+    return found
+
+
 def mean_f1(scores: Sequence[Score]) -> float:
     """Return the unweighted mean F1 over themes (each theme counts the same)."""
     return sum(s.f1 for s in scores) / len(scores) if scores else 0.0

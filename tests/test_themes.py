@@ -104,3 +104,15 @@ def test_themes_eval_accepts_labels_with_abstracts(cli: Cli, tmp_path: Path) -> 
     result = cli("themes", "eval", labels, cwd=tmp_path)
     assert result.code == 0
     assert "quantization             1.000   1.000  1.000    1    0    0" in result.out
+
+
+def test_themes_eval_misses_lists_each_disagreement(cli: Cli, tmp_path: Path) -> None:
+    labels = tmp_path / "labels.json"
+    labels.write_text(
+        '[{"title": "Cats", "abstract": "About cats.", "themes": ["inr"]},'
+        ' {"title": "Post-Training Quantization", "abstract": "We quantize.", "themes": []}]'
+    )
+    result = cli("themes", "eval", labels, "--misses", cwd=tmp_path)
+    assert result.code == 0
+    assert "FN inr                  Cats" in result.out
+    assert "FP quantization         Post-Training Quantization" in result.out
