@@ -31,14 +31,14 @@ from digest.ingest import DayReport, ingest
 from digest.load import Library, library_from
 from digest.project import Config, Project
 from digest.render import Renderer, template_dirs
-from digest.search import search_files
+from digest.search import Shard, finish_search, plan_search, shard_script
 from digest.store import StoredDay, load_stored_days
 from digest.views import PageSpec, Views
 
 MANIFEST = ".digest-manifest.json"
 MANIFEST_VERSION = 2
-PARALLEL_FROM = 3000
-"""Render in two processes from this many changed pages (forking costs about 0.1 s)."""
+PARALLEL_FROM = 2000
+"""Work in two processes from this many pages + papers to index (forking costs ~0.1 s)."""
 CHUNK = 500
 Staged = tuple[str, str, str | None, bool]
 """(site path, content hash, page key, whether it was written to the staging folder)."""
@@ -112,10 +112,12 @@ def _write_site(
         key = None if spec.key is None else _digest(f"{salt}|{spec.key}".encode())
         if key is None or not writer.keep(spec.path, key):
             dirty.append((spec, key))
-    render_pages(renderer, writer, dirty, progress)
+    cache = project.cache_dir / "search"
+    search = plan_search(library, cache)
+    fresh = run_work(renderer, writer, dirty, search.missing, progress)
     for site_path, source in renderer.static_files():
         writer.add(site_path, source.read_bytes())
-    for site_path, data in search_files(library, project.cache_dir / "search"):
+    for site_path, data in finish_search(library, search, fresh, cache):
         writer.add(site_path, data)
 
 
@@ -130,48 +132,76 @@ def _render_salt(renderer: Renderer, config: Config, library: Library) -> str:
 
 
 Work = list[tuple[PageSpec, str | None]]
-_FORK_STATE: tuple[Renderer, SiteWriter, list[Work]] | None = None
-"""What forked render workers inherit; set just before the pool forks them."""
+Task = tuple[str, int]
+_FORK_STATE: tuple[Renderer, SiteWriter, list[Work], list[Shard]] | None = None
+"""What forked workers inherit; set just before the pool forks them."""
 
 
-def render_pages(
+def run_work(
     renderer: Renderer,
     writer: SiteWriter,
     dirty: Work,
+    shards: list[Shard],
     progress: Callable[[int, int], None] | None,
-) -> None:
-    """Render pages, in two processes when there are many and this process has no threads.
+) -> dict[str, bytes]:
+    """Render pages and build search shards; return the shards' scripts by name.
 
-    Forking shares the loaded library and compiled templates with the workers for free; a
-    process with other threads (the preview server) renders in-process, as forking it is unsafe.
+    Both kinds of work share one pool of two forked processes, so the cores stay busy until
+    the end. Forking shares the loaded library and compiled templates with the workers for
+    free; a process with other threads (the preview server) works in-process instead, as
+    forking it is unsafe; so does a small build, where forking costs more than it saves.
     """
     global _FORK_STATE  # noqa: PLW0603 - inherited by the forked workers, never pickled
     workers = min(os.cpu_count() or 1, 2)
-    if len(dirty) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
-        for done, (spec, key) in enumerate(dirty, start=1):
-            writer.add(spec.path, renderer.render(spec.make()), key)
-            if progress and done % 500 == 0:
-                progress(done, len(dirty))
-        return
+    papers = sum(len(shard.docs) for shard in shards)
+    small = len(dirty) + papers < PARALLEL_FROM
     chunks = [dirty[i : i + CHUNK] for i in range(0, len(dirty), CHUNK)]
-    _FORK_STATE = (renderer, writer, chunks)
+    tasks: list[Task] = [("shard", i) for i in range(len(shards))]
+    tasks += [("pages", i) for i in range(len(chunks))]
+    _FORK_STATE = (renderer, writer, chunks, shards)
+    fresh: dict[str, bytes] = {}
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for done, results in enumerate(pool.imap_unordered(_render_chunk, range(len(chunks)))):
-                writer.merge(results)
-                if progress:
-                    progress(min((done + 1) * CHUNK, len(dirty)), len(dirty))
+        if small or workers < 2 or threading.active_count() > 1:
+            results = map(_work, tasks)
+            _collect(results, writer, fresh, len(dirty), progress)
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                _collect(pool.imap_unordered(_work, tasks), writer, fresh, len(dirty), progress)
     finally:
         _FORK_STATE = None
+    return fresh
 
 
-def _render_chunk(index: int) -> list[Staged]:
-    """Render one chunk of pages in a forked worker; the parent records the results."""
+def _collect(
+    results: Iterable[tuple[str, Any]],
+    writer: SiteWriter,
+    fresh: dict[str, bytes],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    done = 0
+    for kind, result in results:
+        if kind == "shard":
+            name, data = result
+            fresh[name] = data
+            continue
+        writer.merge(result)
+        done += len(result)
+        if progress:
+            progress(done, total)
+
+
+def _work(task: Task) -> tuple[str, Any]:
+    """Do one task (a chunk of pages, or one search shard) in a worker or in-process."""
     assert _FORK_STATE is not None
-    renderer, writer, chunks = _FORK_STATE
-    return [
+    renderer, writer, chunks, shards = _FORK_STATE
+    kind, index = task
+    if kind == "shard":
+        return kind, (shards[index].name, shard_script(shards[index]))
+    staged = [
         writer.stage(spec.path, renderer.render(spec.make()), key) for spec, key in chunks[index]
     ]
+    return kind, staged
 
 
 def input_stamp(project: Project, config: Config) -> str:

@@ -143,11 +143,49 @@ def search_files(
     library: Library, cache_dir: Path | None = None, workers: int | None = None
 ) -> Iterator[tuple[str, bytes]]:
     """Yield (site path, bytes) of every search file: the manifest and one script per shard."""
+    plan = plan_search(library, cache_dir)
+    fresh = dict(zip(plan.missing_names(), _build_all(plan.missing, workers), strict=True))
+    return finish_search(library, plan, fresh, cache_dir)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """The shards of an index: those reused from the cache and those still to build."""
+
+    parts: list[Shard]
+    cached: dict[str, bytes]
+    missing: list[Shard]
+
+    def missing_names(self) -> list[str]:
+        return [shard.name for shard in self.missing]
+
+
+def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
+    """Split the index into shards and find which are cached (the build schedules the rest)."""
     parts = shards(search_docs(library))
-    built = _built_shards(parts, cache_dir, workers)
+    cached: dict[str, bytes] = {}
+    missing: list[Shard] = []
     for shard in parts:
-        yield shard.path, built[shard.name]
-    yield f"{SEARCH_DIR}/manifest.js", manifest_script(library, parts, built)
+        path = _cache_path(cache_dir, shard)
+        if path is not None and path.is_file():
+            cached[shard.name] = path.read_bytes()
+        else:
+            missing.append(shard)
+    return SearchPlan(parts, cached, missing)
+
+
+def finish_search(
+    library: Library, plan: SearchPlan, fresh: dict[str, bytes], cache_dir: Path | None
+) -> Iterator[tuple[str, bytes]]:
+    """Cache the freshly built shards; yield every shard script and the manifest."""
+    for shard in plan.missing:
+        path = _cache_path(cache_dir, shard)
+        if path is not None:
+            _store(path, shard.name, fresh[shard.name])
+    built = plan.cached | fresh
+    files = [(shard.path, built[shard.name]) for shard in plan.parts]
+    files.append((f"{SEARCH_DIR}/manifest.js", manifest_script(library, plan.parts, built)))
+    return iter(files)
 
 
 def manifest_script(library: Library, parts: Sequence[Shard], built: dict[str, bytes]) -> bytes:
@@ -167,26 +205,6 @@ def manifest_script(library: Library, parts: Sequence[Shard], built: dict[str, b
     ]
     data = {"papers": sum(len(s.docs) for s in parts), "shards": listed, "themes": themes}
     return f"digestSearch.manifest({dumps(data)});\n".encode()
-
-
-def _built_shards(
-    parts: Sequence[Shard], cache_dir: Path | None, workers: int | None
-) -> dict[str, bytes]:
-    """Return each shard's script, from the cache when its documents are unchanged."""
-    built: dict[str, bytes] = {}
-    missing: list[Shard] = []
-    for shard in parts:
-        cached = _cache_path(cache_dir, shard)
-        if cached is not None and cached.is_file():
-            built[shard.name] = cached.read_bytes()
-        else:
-            missing.append(shard)
-    for shard, data in zip(missing, _build_all(missing, workers), strict=True):
-        built[shard.name] = data
-        cached = _cache_path(cache_dir, shard)
-        if cached is not None:
-            _store(cached, shard.name, data)
-    return built
 
 
 def _cache_path(cache_dir: Path | None, shard: Shard) -> Path | None:
@@ -292,21 +310,19 @@ def _field_vectors(
         counted[field] += 1
     average = {f: totals[f] / counted[f] for f in fields if counted[f]}
     documents = len(frequencies) // max(len(fields), 1)
-    idf: dict[str, float] = {}
+    idf = {term: _idf(posting, fields, documents) for term, posting in inverted.items()}
+    position = {term: posting["_index"] for term, posting in inverted.items()}
     vectors: list[list[Any]] = []
     for doc_ref, field, counts, length in frequencies:
-        elements: list[tuple[int, float]] = []
-        for term, tf in counts.items():
-            posting = inverted[term]
-            if term not in idf:
-                idf[term] = _idf(posting, fields, documents)
-            score = (
-                idf[term] * ((K1 + 1) * tf) / (K1 * (1 - B + B * (length / average[field])) + tf)
-            )
-            score *= boosts[field]
-            score *= 1
-            elements.append((posting["_index"], round(score, 3)))
-        flat = [x for pair in sorted(elements) for x in pair]
+        # The same operations in the same order as lunr, so every float rounds the same way;
+        # the length norm is only computed once per field instead of once per term.
+        norm = K1 * (1 - B + B * (length / average[field])) if counts else 0.0
+        boost = boosts[field]
+        elements = sorted(
+            (position[term], round(idf[term] * ((K1 + 1) * tf) / (norm + tf) * boost, 3))
+            for term, tf in counts.items()
+        )
+        flat = [x for pair in elements for x in pair]
         vectors.append([f"{field}/{doc_ref}", flat])
     return vectors
 
