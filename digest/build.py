@@ -117,8 +117,10 @@ def _write_site(
     fresh = run_work(renderer, writer, dirty, search.missing, progress)
     for site_path, source in renderer.static_files():
         writer.add(site_path, source.read_bytes())
-    for site_path, data in finish_search(library, search, fresh, cache):
-        writer.add(site_path, data)
+    for file in finish_search(library, search, fresh, cache):
+        key = _digest(f"{salt}|{file.key}".encode()) if file.key else None
+        if key is None or not writer.keep(file.path, key):
+            writer.add(file.path, file.read(), key)
 
 
 def _render_salt(renderer: Renderer, config: Config, library: Library) -> str:

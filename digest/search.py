@@ -15,6 +15,8 @@ pure function of its documents, so it is cached by their hash and misses build i
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -22,10 +24,10 @@ import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,8 @@ class SearchDoc:
     date: str
     themes: tuple[str, ...]
     theme_text: str
+    token: str = dataclasses.field(default="", compare=False)
+    """What the document is made of: the paper's digest pages by content, and theme names."""
 
     def stored(self) -> dict[str, Any]:
         """Return the compact record the results list shows (no full abstract)."""
@@ -83,6 +87,7 @@ class Shard:
 
     name: str
     docs: tuple[SearchDoc, ...]
+    _key: str = dataclasses.field(default="", compare=False, repr=False)
 
     @property
     def path(self) -> str:
@@ -90,8 +95,12 @@ class Shard:
 
     def key(self) -> str:
         """Hash what the shard is made of: same documents, same bytes."""
-        text = dumps([FORMAT, self.name, [_doc_fields(d) for d in self.docs]])
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if self._key:
+            return self._key
+        parts = [d.token or dumps(_doc_fields(d)) for d in self.docs]
+        key = hashlib.sha256(dumps([FORMAT, self.name, parts]).encode("utf-8")).hexdigest()
+        object.__setattr__(self, "_key", key)
+        return key
 
 
 def dumps(data: Any) -> str:
@@ -112,12 +121,17 @@ def search_docs(library: Library) -> list[SearchDoc]:
     """Return every paper as a search document, newest first (by first appearance)."""
     names = {t.slug: t.name for t in library.themes} | {OTHER: OTHER_NAME}
     records = sorted(library.records.values(), key=lambda r: (r.first_seen, r.id), reverse=True)
-    return [_search_doc(r, names) for r in records]
+    pages = {day.date: day.token for day in library.days}
+    return [_search_doc(r, names, pages) for r in records]
 
 
-def _search_doc(record: Record, names: dict[str, str]) -> SearchDoc:
+def _search_doc(record: Record, names: dict[str, str], pages: dict[dt.date, str]) -> SearchDoc:
     slugs = record.themes or (OTHER,)
     theme_text = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
+    tokens = [pages.get(d, "") for d in record.dates]
+    # A paper is made from its digest pages alone; their content hashes name it without
+    # hashing its text again. Without them (a library built in memory), the text is hashed.
+    token = "|".join([record.id, theme_text, *tokens]) if all(tokens) else ""
     return SearchDoc(
         record.id,
         record.title,
@@ -125,6 +139,7 @@ def _search_doc(record: Record, names: dict[str, str]) -> SearchDoc:
         record.first_seen.isoformat(),
         record.themes,
         theme_text,
+        token,
     )
 
 
@@ -145,50 +160,65 @@ def search_files(
     """Yield (site path, bytes) of every search file: the manifest and one script per shard."""
     plan = plan_search(library, cache_dir)
     fresh = dict(zip(plan.missing_names(), _build_all(plan.missing, workers), strict=True))
-    return finish_search(library, plan, fresh, cache_dir)
+    return ((f.path, f.read()) for f in finish_search(library, plan, fresh, cache_dir))
 
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """The shards of an index: those reused from the cache and those still to build."""
+    """The shards of an index, and which of them are not in the cache yet."""
 
     parts: list[Shard]
-    cached: dict[str, bytes]
     missing: list[Shard]
 
     def missing_names(self) -> list[str]:
         return [shard.name for shard in self.missing]
 
 
+@dataclass(frozen=True)
+class SearchFile:
+    """A search file to write: its key (what it is made of) and how to get its bytes.
+
+    Shards come from the cache only when the site does not already hold the same shard, so
+    an unchanged archive costs no reading or hashing of its tens of megabytes.
+    """
+
+    path: str
+    key: str
+    read: Callable[[], bytes]
+
+
 def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
-    """Split the index into shards and find which are cached (the build schedules the rest)."""
+    """Split the index into shards and find which are not cached (the build makes those)."""
     parts = shards(search_docs(library))
-    cached: dict[str, bytes] = {}
-    missing: list[Shard] = []
-    for shard in parts:
-        path = _cache_path(cache_dir, shard)
-        if path is not None and path.is_file():
-            cached[shard.name] = path.read_bytes()
-        else:
-            missing.append(shard)
-    return SearchPlan(parts, cached, missing)
+    missing = [s for s in parts if not (path := _cache_path(cache_dir, s)) or not path.is_file()]
+    return SearchPlan(parts, missing)
 
 
 def finish_search(
     library: Library, plan: SearchPlan, fresh: dict[str, bytes], cache_dir: Path | None
-) -> Iterator[tuple[str, bytes]]:
-    """Cache the freshly built shards; yield every shard script and the manifest."""
+) -> list[SearchFile]:
+    """Cache the freshly built shards; return every shard script and the manifest."""
     for shard in plan.missing:
         path = _cache_path(cache_dir, shard)
         if path is not None:
             _store(path, shard.name, fresh[shard.name])
-    built = plan.cached | fresh
-    files = [(shard.path, built[shard.name]) for shard in plan.parts]
-    files.append((f"{SEARCH_DIR}/manifest.js", manifest_script(library, plan.parts, built)))
-    return iter(files)
+    files = [
+        SearchFile(shard.path, shard.key(), partial(_shard_bytes, shard, fresh, cache_dir))
+        for shard in plan.parts
+    ]
+    manifest = manifest_script(library, plan.parts)
+    files.append(SearchFile(f"{SEARCH_DIR}/manifest.js", "", lambda: manifest))
+    return files
 
 
-def manifest_script(library: Library, parts: Sequence[Shard], built: dict[str, bytes]) -> bytes:
+def _shard_bytes(shard: Shard, fresh: dict[str, bytes], cache_dir: Path | None) -> bytes:
+    if shard.name in fresh:
+        return fresh[shard.name]
+    path = _cache_path(cache_dir, shard)
+    return path.read_bytes() if path is not None else shard_script(shard)
+
+
+def manifest_script(library: Library, parts: Sequence[Shard]) -> bytes:
     """Return the script that lists the shards (newest first) and the themes for filters."""
     slugs = library.theme_slugs()
     names = {t.slug: t.name for t in library.themes}
@@ -199,7 +229,7 @@ def manifest_script(library: Library, parts: Sequence[Shard], built: dict[str, b
             "file": f"shard-{s.name}.js",
             "name": s.name,
             "papers": len(s.docs),
-            "v": hashlib.sha1(built[s.name]).hexdigest()[:10],
+            "v": s.key()[:10],
         }
         for s in parts
     ]

@@ -1,0 +1,29 @@
+"""CI's smoke run of the benchmark script at its smallest size (figures are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def test_benchmark_script_runs_at_500_papers(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import bench
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    results = tmp_path / "results.json"
+    code = bench.main(
+        ["500", "--repeat", "1", "--quick", "--no-browser", "--out", str(tmp_path / "out"),
+         "--results", str(results)]
+    )  # fmt: skip
+    assert code == 0
+    (row,) = json.loads(results.read_text())["rows"]
+    assert row["papers"] == 500 and row["days"] == 10
+    for key in ("ingest_s", "full_build_s", "noop_s", "changed_day_s", "new_day_s"):
+        assert row[key] > 0, key
+    assert row["index_gzip_mb"] > 0 and row["site_mb"] > 0
+    assert (tmp_path / "out/corpus-500/digest/site/index.html").is_file()
