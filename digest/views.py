@@ -363,10 +363,6 @@ class Views:
 
     # pages
 
-    def pages(self) -> Iterator[Page]:
-        """Yield every page of the site."""
-        return (spec.make() for spec in self.plan())
-
     def plan(self) -> Iterator[PageSpec]:
         """Yield every page as a spec: its path, a key of what it shows, and how to build it.
 
