@@ -320,11 +320,14 @@ class SiteWriter:
 
     def commit(self, inputs: str) -> tuple[int, int, int]:
         """Move staged files into place and remove files of the last build that are gone."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        for site_path in self.staged:
-            target = self.out / site_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / site_path, target)
+        if self.out.exists():
+            for site_path in self.staged:
+                target = self.out / site_path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.staging / site_path, target)
+        else:  # a first build: the staging folder becomes the site in one rename
+            self.staging.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging, self.out)
         removed = self._remove_stale()
         manifest = {
             "version": MANIFEST_VERSION,
