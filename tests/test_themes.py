@@ -116,3 +116,38 @@ def test_themes_eval_misses_lists_each_disagreement(cli: Cli, tmp_path: Path) ->
     assert result.code == 0
     assert "FN inr                  Cats" in result.out
     assert "FP quantization         Post-Training Quantization" in result.out
+
+
+TRAPS = [
+    ("Improving VQA with Better Prompts", "We answer visual questions.", set()),
+    ("VQ-VAE Tokens for Audio", "A vector-quantized autoencoder for audio.", {"quantization"}),
+    (
+        "On the Implicit Bias of Gradient Descent",
+        "We study the implicit bias of optimisers in deep networks.",
+        set(),
+    ),
+    (
+        "Discrete Diffusion for Text",
+        "We propose a discrete diffusion model for language generation.",
+        set(),
+    ),
+    (
+        "Sparse Attention for Long Documents",
+        "Our pruning method is complementary to quantization and speeds up inference.",
+        set(),
+    ),
+    (
+        "Neural Radiance Fields for Large Scenes",
+        "We represent each scene as a neural radiance field mapping coordinates to colour.",
+        {"inr"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "abstract", "expected"), TRAPS, ids=[t[0] for t in TRAPS])
+def test_default_rules_avoid_passing_mentions(
+    title: str, abstract: str, expected: set[str]
+) -> None:
+    """Made-up papers (not from the dev labels): words in passing must not make a theme."""
+    themes = load_themes(DEFAULTS_DIR / "themes.yaml")
+    assert {m.theme for m in classify(themes, title, abstract)} == expected
