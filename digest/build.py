@@ -158,6 +158,7 @@ def run_work(
     papers = sum(len(shard.docs) for shard in shards)
     small = len(dirty) + papers < PARALLEL_FROM
     chunks = [dirty[i : i + CHUNK] for i in range(0, len(dirty), CHUNK)]
+    renderer.warm()
     tasks: list[Task] = [("shard", i) for i in range(len(shards))]
     tasks += [("pages", i) for i in range(len(chunks))]
     _FORK_STATE = (renderer, writer, chunks, shards)

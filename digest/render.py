@@ -6,6 +6,7 @@ file, so a project overrides just the templates it wants to change.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import traceback
 from collections.abc import Iterator
@@ -79,6 +80,15 @@ class Renderer:
         if self.site.base_url:
             return self.site.base_url.rstrip("/") + "/" + target
         return self._root + target
+
+    def warm(self) -> None:
+        """Compile the site's templates now, so forked workers inherit them compiled."""
+        for name in self.env.list_templates(extensions=("html", "xml", "txt")):
+            if name.startswith(("email/", "static/")):
+                continue
+            # A broken template is reported when a page using it renders, with file and line.
+            with contextlib.suppress(jinja2.TemplateError):
+                self.env.get_template(name)
 
     def render(self, page: Page) -> bytes:
         """Render one page to bytes, or raise a DigestError naming the template file and line."""

@@ -321,6 +321,7 @@ class Views:
 
     def card(self, record: Record, date: dt.date | None = None, notes: str = "") -> Card:
         """Return the card of a paper as it appears on ``date`` (default: its first day)."""
+        date = date or record.first_seen  # one card for "its first day", however it is asked
         key = (record.id, date, notes)
         if key not in self._cards:
             self._cards[key] = self._make_card(record, date, notes)
