@@ -10,7 +10,6 @@ gone, without ever touching files digest did not write, and without wiping the o
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import multiprocessing
 import os
@@ -26,7 +25,7 @@ from typing import Any
 
 from digest import __version__
 from digest.errors import DigestError
-from digest.fsutil import sha256_file, write_atomic
+from digest.fsutil import sha1_hex, sha256_file, write_atomic
 from digest.ingest import DayReport, ingest
 from digest.load import Library, library_from
 from digest.project import Config, Project
@@ -109,7 +108,7 @@ def _write_site(
     salt = _render_salt(renderer, config, library)
     dirty = []
     for spec in views.plan():
-        key = None if spec.key is None else _digest(f"{salt}|{spec.key}".encode())
+        key = None if spec.key is None else sha1_hex(f"{salt}|{spec.key}".encode())
         if key is None or not writer.keep(spec.path, key):
             dirty.append((spec, key))
     cache = project.cache_dir / "search"
@@ -118,7 +117,7 @@ def _write_site(
     for site_path, source in renderer.static_files():
         writer.add(site_path, source.read_bytes())
     for file in finish_search(library, search, fresh, cache):
-        key = _digest(f"{salt}|{file.key}".encode()) if file.key else None
+        key = sha1_hex(f"{salt}|{file.key}".encode()) if file.key else None
         if key is None or not writer.keep(file.path, key):
             writer.add(file.path, file.read(), key)
 
@@ -130,7 +129,7 @@ def _render_salt(renderer: Renderer, config: Config, library: Library) -> str:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 parts += [str(path.relative_to(folder)).encode(), path.read_bytes()]
-    return _digest(b"\0".join(parts))
+    return sha1_hex(b"\0".join(parts))
 
 
 Work = list[tuple[PageSpec, str | None]]
@@ -216,11 +215,7 @@ def input_stamp(project: Project, config: Config) -> str:
             if path.is_file():
                 stat = path.stat()
                 parts.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
-    return _digest("\n".join(parts).encode("utf-8"))
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
+    return sha1_hex("\n".join(parts).encode("utf-8"))
 
 
 def _with_base_url(config: Config, base_url: str) -> Config:
@@ -302,7 +297,7 @@ class SiteWriter:
     def stage(self, site_path: str, data: bytes, key: str | None) -> Staged:
         """Write ``data`` to the staging folder if it differs from the last build's file."""
         _check_site_path(site_path)
-        digest = _digest(data)
+        digest = sha1_hex(data)
         if self.old.get(site_path) == digest and self._exists(site_path):
             return site_path, digest, key, False
         target = self.staging / site_path

@@ -36,7 +36,6 @@ SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-
 PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
-OTHER_NAME = "Other"
 # libyaml's safe loader and dumper when PyYAML has them: 10x faster on thousands of pages.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -301,11 +300,15 @@ def _iso_meta(value: str, block: _Block, path: Path) -> dt.date:
 
 def read_day(path: Path) -> Day:
     """Read a digest page from disk."""
+    return parse_day(decode_page(path.read_bytes(), path), path)
+
+
+def decode_page(data: bytes, path: Path) -> str:
+    """Decode a digest page's bytes, or say which file is not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise DigestError("is not UTF-8 text", path) from None
-    return parse_day(text, path)
 
 
 def unchanged_by_reading(text: str, path: Path) -> int | None:

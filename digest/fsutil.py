@@ -8,6 +8,11 @@ import tempfile
 from pathlib import Path
 
 
+def sha1_hex(data: bytes) -> str:
+    """Return the hex SHA-1 of bytes: a fingerprint for caches and rebuild keys, not security."""
+    return hashlib.sha1(data).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     """Return the hex SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from digest.digests import (
-    OTHER_NAME,
     day_title,
     digest_path,
     render_day,
@@ -23,7 +22,7 @@ from digest.digests import (
 )
 from digest.errors import DigestError
 from digest.fsutil import sha256_file, write_if_changed
-from digest.model import OTHER, Day, Entry, Paper, Section, Source, Theme
+from digest.model import OTHER, OTHER_NAME, Day, Entry, Paper, Section, Source, Theme
 from digest.parse import parse_file
 from digest.project import Project
 from digest.store import StoredDay, load_stored_days

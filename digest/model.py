@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 OTHER = "other"
 """Slug of the pseudo-theme for papers that match no theme; never a real theme slug."""
+OTHER_NAME = "Other"
+"""How that pseudo-theme is titled in digest pages, on the site, in search and in email."""
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 from digest.load import Library, Record
-from digest.model import OTHER
-from digest.views import OTHER_NAME, paper_path
+from digest.model import OTHER, OTHER_NAME
+from digest.views import paper_path
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,15 @@ read is taken from a pickle in the project's cache folder instead (any doubt: re
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 from digest import __version__
-from digest.digests import parse_day
+from digest.digests import decode_page, parse_day
 from digest.errors import DigestError
-from digest.fsutil import write_atomic
+from digest.fsutil import sha1_hex, write_atomic
 from digest.model import Day
 
 log = logging.getLogger(__name__)
@@ -34,10 +33,7 @@ class StoredDay:
 
     def read_text(self) -> str:
         """Return the page's text (read when needed: to check hand edits before a rewrite)."""
-        try:
-            return self.path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise DigestError("is not UTF-8 text", self.path) from None
+        return decode_page(self.path.read_bytes(), self.path)
 
 
 Stamp = tuple[int, int]
@@ -103,8 +99,4 @@ class DayCache:
 
 def _parse(path: Path) -> tuple[str, Day]:
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DigestError("is not UTF-8 text", path) from None
-    return hashlib.sha1(data).hexdigest(), parse_day(text, path)
+    return sha1_hex(data), parse_day(decode_page(data, path), path)

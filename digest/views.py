@@ -8,7 +8,6 @@ Paths are site-relative (``days/2024-04-24.html``); templates turn them into rel
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import os
 import pickle
@@ -20,12 +19,12 @@ from functools import cached_property, partial
 from itertools import groupby
 from urllib.parse import quote_plus
 
+from digest.fsutil import sha1_hex
 from digest.load import Library, LoadedDay, Record
-from digest.model import OTHER
+from digest.model import OTHER, OTHER_NAME
 from digest.notes import render_notes
 from digest.project import Config
 
-OTHER_NAME = "Other"
 OTHER_DESCRIPTION = "Papers that match none of the themes."
 MATH = re.compile(r"(\$[^$\n]{1,300}\$)")
 RELATED_COUNT = 5
@@ -422,13 +421,13 @@ class Views:
         if day is None:
             return "-"
         if day.date not in self._tokens:
-            token = day.token or _digest(pickle.dumps(day.day, protocol=5))
+            token = day.token or sha1_hex(pickle.dumps(day.day, protocol=5))
             self._tokens[day.date] = token
         return self._tokens[day.date]
 
     @staticmethod
     def _key(*parts: str) -> str:
-        return _digest("|".join(parts).encode("ascii"))
+        return sha1_hex("|".join(parts).encode("ascii"))
 
     def home(self) -> HomePage:
         days = self.library.days
@@ -683,10 +682,6 @@ class PageSpec:
 
 def _same(page: Page) -> Page:
     return page
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
 
 
 def build_date() -> dt.date:
