@@ -247,6 +247,16 @@ def terminal_progress(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def read_manifest(out: Path) -> dict[str, Any]:
+    """Return what the last build into ``out`` recorded (files, page keys, inputs), or {}."""
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(data, dict) and data.get("version") == MANIFEST_VERSION
+    return data if ok else {}
+
+
 class SiteWriter:
     """Stages changed files, then moves them into the output folder in one go."""
 
@@ -255,21 +265,13 @@ class SiteWriter:
         self.clean = clean
         self.staging = out.parent / f".{out.name}.staging"
         shutil.rmtree(self.staging, ignore_errors=True)
-        manifest = {} if clean else self._read_manifest()
+        manifest = {} if clean else read_manifest(out)
         self.inputs: str = manifest.get("inputs", "")
         self.old: dict[str, str] = manifest.get("files", {})
         self.old_keys: dict[str, str] = manifest.get("keys", {})
         self.new: dict[str, str] = {}
         self.keys: dict[str, str] = {}
         self.staged: list[str] = []
-
-    def _read_manifest(self) -> dict[str, Any]:
-        try:
-            data = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
-        ok = isinstance(data, dict) and data.get("version") == MANIFEST_VERSION
-        return data if ok else {}
 
     def up_to_date(self, inputs: str) -> bool:
         """Return True if the last build had exactly these inputs and its files are all there."""

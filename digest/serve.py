@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from digest.build import MANIFEST, build
+from digest.build import build, read_manifest
 from digest.errors import DigestError
 from digest.project import Project
 from digest.render import DEFAULT_TEMPLATES, make_environment
@@ -291,11 +291,9 @@ def _changed_files(old: Path | None, new: Path) -> int:
 
 
 def _manifest(folder: Path) -> dict[str, str]:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """Return a build's files (path -> hash), as its manifest records them."""
+    files = read_manifest(folder).get("files", {})
+    return files if isinstance(files, dict) else {}
 
 
 def _summary(seconds: float, changed: int, changes: Sequence[Change], root: Path) -> str:

@@ -457,3 +457,20 @@ def test_an_open_tab_shows_the_error_overlay_and_clears_it(browser: Any, served:
         overlay.wait_for(state="detached", timeout=3000)
     finally:
         page.close()
+
+
+def test_changed_file_count_reads_the_build_manifest(tmp_path: Path) -> None:
+    """The rebuild summary counts site files that differ (not the manifest's own keys)."""
+    from digest.build import build
+    from digest.project import Project
+    from digest.serve import _changed_files
+
+    root = copy_tiny(tmp_path)
+    project = Project.find(root)
+    build(project, out=tmp_path / "a")
+    build(project, out=tmp_path / "b")
+    assert _changed_files(tmp_path / "a", tmp_path / "b") == 0
+    (root / "content/raw/day3.txt").write_text(DAY3)
+    build(project, out=tmp_path / "b")
+    assert _changed_files(tmp_path / "a", tmp_path / "b") > 10  # new day, paper, theme pages
+    assert _changed_files(None, tmp_path / "b") > 30  # every file of a first build
