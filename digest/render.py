@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from digest.errors import DigestError
 from digest.project import DEFAULTS_DIR
@@ -63,9 +64,10 @@ class Renderer:
     def __init__(self, dirs: list[Path], site: Site):
         self.dirs = dirs
         self.env = make_environment(dirs)
-        self.env.globals.update(url=self.url, abs_url=self.abs_url)
+        self.env.globals.update(url=self.url, abs_url=self.abs_url, shared=self.shared)
         self.site = site
         self._root = ""
+        self._shared: dict[tuple[str, str], Markup] = {}
 
     def url(self, target: str) -> str:
         """Return a link from the page being rendered to a site path, relative so file:// works.
@@ -80,6 +82,19 @@ class Renderer:
         if self.site.base_url:
             return self.site.base_url.rstrip("/") + "/" + target
         return self._root + target
+
+    def shared(self, name: str) -> Markup:
+        """Return a partial that depends only on ``site`` and links, rendered once per folder depth.
+
+        The header and footer are the same on every page of a folder (5,000 paper pages share
+        one), and rendering them dominated small pages; they get ``site`` and ``url``, no ``page``.
+        """
+        key = (name, self._root)
+        html = self._shared.get(key)
+        if html is None:
+            html = Markup(self.env.get_template(name).render(site=self.site))
+            self._shared[key] = html
+        return html
 
     def warm(self) -> None:
         """Compile the site's templates now, so forked workers inherit them compiled."""

@@ -231,6 +231,28 @@ def test_project_templates_override_defaults_file_by_file(tiny: Path) -> None:
     assert "<!doctype html>" in (tiny / "site/index.html").read_text()
 
 
+def test_shared_footer_is_rendered_per_folder_depth(tiny: Path) -> None:
+    (tiny / "templates").mkdir()
+    footer = "<p id=f><a href=\"{{ url('feed.xml') }}\">f</a></p>\n"
+    (tiny / "templates/_footer.html").write_text(footer)
+    build(Project.find(tiny))
+    site = tiny / "site"
+    paper = next((site / "papers").glob("*.html"))
+    assert '<p id=f><a href="feed.xml">f</a></p>' in (site / "index.html").read_text()
+    assert '<p id=f><a href="../feed.xml">f</a></p>' in paper.read_text()
+    theme_archive = next((site / "themes").glob("*/page-*.html"))
+    assert '<p id=f><a href="../../feed.xml">f</a></p>' in theme_archive.read_text()
+
+
+def test_shared_partial_that_reads_the_page_is_a_clear_error(tiny: Path, cli: Cli) -> None:
+    (tiny / "templates").mkdir()
+    (tiny / "templates/_header.html").write_text("<header>\n{{ page.title }}\n</header>\n")
+    result = cli("build", cwd=tiny)
+    assert result.code == 1
+    assert re.search(r"templates/_header\.html:2: template error: .*page", result.err), result.err
+    assert "Traceback" not in result.err
+
+
 HOSTILE_DUMP = """Jan 20
 
 <script>alert("title")</script> & "Quoted" 'Title' <img src=x onerror=alert(1)>
