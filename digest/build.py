@@ -20,12 +20,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from digest import __version__
 from digest.errors import DigestError
-from digest.fsutil import sha1_hex, sha256_file, write_atomic
+from digest.fsutil import sha1_hex, sha256_file, write_atomic, write_new
 from digest.ingest import DayReport, ingest
 from digest.load import Library, library_from
 from digest.project import Config, Project
@@ -272,6 +272,7 @@ class SiteWriter:
         self.new: dict[str, str] = {}
         self.keys: dict[str, str] = {}
         self.staged: list[str] = []
+        self._made: set[str] = set()
 
     def up_to_date(self, inputs: str) -> bool:
         """Return True if the last build had exactly these inputs and its files are all there."""
@@ -302,9 +303,11 @@ class SiteWriter:
         digest = sha1_hex(data)
         if self.old.get(site_path) == digest and self._exists(site_path):
             return site_path, digest, key, False
-        target = self.staging / site_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        folder = site_path.rpartition("/")[0]
+        if folder not in self._made:  # once per folder and process, not once per page
+            os.makedirs(f"{self.staging}/{folder}", exist_ok=True)
+            self._made.add(folder)
+        write_new(f"{self.staging}/{site_path}", data)
         return site_path, digest, key, True
 
     def merge(self, results: Iterable[Staged]) -> None:
@@ -364,6 +367,6 @@ class SiteWriter:
 
 
 def _check_site_path(site_path: str) -> None:
-    path = PurePosixPath(site_path)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
+    parts = site_path.split("/")
+    if site_path.startswith("/") or not all(parts) or ".." in parts or "." in parts:
         raise DigestError(f"refusing to write outside the site folder: {site_path!r}")

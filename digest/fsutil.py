@@ -49,3 +49,18 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         pass
     write_atomic(path, data)
     return True
+
+
+def write_new(path: str, data: bytes) -> None:
+    """Write a file into a folder nobody reads yet (a build's staging folder), with no extras.
+
+    A build stages thousands of pages; plain os calls on str paths cost about a third less
+    than ``Path.write_bytes``. Atomicity comes from the folder: it is moved into place whole.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from digest.build import MANIFEST, build
+from digest.build import MANIFEST, SiteWriter, build
 from digest.errors import DigestError
 from digest.project import Project
 from tests.conftest import DATA, SAMPLE_FILES, CliResult
@@ -229,6 +229,15 @@ def test_project_templates_override_defaults_file_by_file(tiny: Path) -> None:
     assert (tiny / "site/404.html").read_text() == "custom Tiny digest\n"
     assert (tiny / "site/assets/extra.css").is_file()
     assert "<!doctype html>" in (tiny / "site/index.html").read_text()
+
+
+@pytest.mark.parametrize("site_path", ["../x.html", "/etc/x", "a//b.html", "a/./b", ".", ""])
+def test_site_writer_refuses_paths_outside_the_site(tmp_path: Path, site_path: str) -> None:
+    writer = SiteWriter(tmp_path / "site", clean=False)
+    with pytest.raises(DigestError, match="refusing to write outside"):
+        writer.stage(site_path, b"x", None)
+    writer.stage("a/b.html", b"x", None)
+    assert (tmp_path / ".site.staging/a/b.html").read_bytes() == b"x"
 
 
 def test_shared_footer_is_rendered_per_folder_depth(tiny: Path) -> None:
