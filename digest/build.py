@@ -30,7 +30,7 @@ from digest.ingest import DayReport, ingest
 from digest.load import Library, library_from
 from digest.project import Config, Project
 from digest.render import Renderer, template_dirs
-from digest.search import Shard, finish_search, plan_search, shard_script
+from digest.search import Shard, build_shard, cached_search_files, plan_search
 from digest.store import StoredDay, load_stored_days
 from digest.views import PageSpec, Views
 
@@ -113,10 +113,11 @@ def _write_site(
             dirty.append((spec, key))
     cache = project.cache_dir / "search"
     search = plan_search(library, cache)
-    fresh = run_work(renderer, writer, dirty, search.missing, progress)
+    shards = [(shard, sha1_hex(f"{salt}|{shard.key()}".encode())) for shard in search.missing]
+    run_work(renderer, writer, dirty, ShardWork(shards, cache), progress)
     for site_path, source in renderer.static_files():
         writer.add(site_path, source.read_bytes())
-    for file in finish_search(library, search, fresh, cache):
+    for file in cached_search_files(library, search, cache):
         key = sha1_hex(f"{salt}|{file.key}".encode()) if file.key else None
         if key is None or not writer.keep(file.path, key):
             writer.add(file.path, file.read(), key)
@@ -133,8 +134,18 @@ def _render_salt(renderer: Renderer, config: Config, library: Library) -> str:
 
 
 Work = list[tuple[PageSpec, str | None]]
+
+
+@dataclass(frozen=True)
+class ShardWork:
+    """Search shards to build, each with its page key, and the cache they are kept in."""
+
+    shards: list[tuple[Shard, str]]
+    cache: Path | None
+
+
 Task = tuple[str, int]
-_FORK_STATE: tuple[Renderer, SiteWriter, list[Work], list[Shard]] | None = None
+_FORK_STATE: tuple[Renderer, SiteWriter, list[Work], ShardWork] | None = None
 """What forked workers inherit; set just before the pool forks them."""
 
 
@@ -142,64 +153,59 @@ def run_work(
     renderer: Renderer,
     writer: SiteWriter,
     dirty: Work,
-    shards: list[Shard],
+    search: ShardWork,
     progress: Callable[[int, int], None] | None,
-) -> dict[str, bytes]:
-    """Render pages and build search shards; return the shards' scripts by name.
+) -> None:
+    """Render pages and build search shards, staging both.
 
     Both kinds of work share one pool of two forked processes, so the cores stay busy until
-    the end. Forking shares the loaded library and compiled templates with the workers for
-    free; a process with other threads (the preview server) works in-process instead, as
-    forking it is unsafe; so does a small build, where forking costs more than it saves.
+    the end; a worker caches and stages the shard it built, so megabytes of index never go
+    back through a pipe. Forking shares the loaded library and compiled templates with the
+    workers for free; a process with other threads (the preview server) works in-process
+    instead, as forking it is unsafe; so does a small build, where forking costs more.
     """
     global _FORK_STATE  # noqa: PLW0603 - inherited by the forked workers, never pickled
     workers = min(os.cpu_count() or 1, 2)
-    papers = sum(len(shard.docs) for shard in shards)
+    papers = sum(len(shard.docs) for shard, _ in search.shards)
     small = len(dirty) + papers < PARALLEL_FROM
     chunks = [dirty[i : i + CHUNK] for i in range(0, len(dirty), CHUNK)]
     renderer.warm()
-    tasks: list[Task] = [("shard", i) for i in range(len(shards))]
+    tasks: list[Task] = [("shard", i) for i in range(len(search.shards))]
     tasks += [("pages", i) for i in range(len(chunks))]
-    _FORK_STATE = (renderer, writer, chunks, shards)
-    fresh: dict[str, bytes] = {}
+    _FORK_STATE = (renderer, writer, chunks, search)
     try:
         if small or workers < 2 or threading.active_count() > 1:
-            results = map(_work, tasks)
-            _collect(results, writer, fresh, len(dirty), progress)
+            _collect(map(_work, tasks), writer, len(dirty), progress)
         else:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                _collect(pool.imap_unordered(_work, tasks), writer, fresh, len(dirty), progress)
+                _collect(pool.imap_unordered(_work, tasks), writer, len(dirty), progress)
     finally:
         _FORK_STATE = None
-    return fresh
 
 
 def _collect(
-    results: Iterable[tuple[str, Any]],
+    results: Iterable[tuple[str, list[Staged]]],
     writer: SiteWriter,
-    fresh: dict[str, bytes],
     total: int,
     progress: Callable[[int, int], None] | None,
 ) -> None:
     done = 0
-    for kind, result in results:
-        if kind == "shard":
-            name, data = result
-            fresh[name] = data
-            continue
-        writer.merge(result)
-        done += len(result)
-        if progress:
-            progress(done, total)
+    for kind, staged in results:
+        writer.merge(staged)
+        if kind == "pages":
+            done += len(staged)
+            if progress:
+                progress(done, total)
 
 
-def _work(task: Task) -> tuple[str, Any]:
+def _work(task: Task) -> tuple[str, list[Staged]]:
     """Do one task (a chunk of pages, or one search shard) in a worker or in-process."""
     assert _FORK_STATE is not None
-    renderer, writer, chunks, shards = _FORK_STATE
+    renderer, writer, chunks, search = _FORK_STATE
     kind, index = task
     if kind == "shard":
-        return kind, (shards[index].name, shard_script(shards[index]))
+        shard, key = search.shards[index]
+        return kind, [writer.stage(shard.path, build_shard(shard, search.cache), key)]
     staged = [
         writer.stage(spec.path, renderer.render(spec.make()), key) for spec, key in chunks[index]
     ]

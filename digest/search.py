@@ -158,10 +158,12 @@ def shards(docs: Sequence[SearchDoc]) -> list[Shard]:
 def search_files(
     library: Library, cache_dir: Path | None = None, workers: int | None = None
 ) -> Iterator[tuple[str, bytes]]:
-    """Yield (site path, bytes) of every search file: the manifest and one script per shard."""
+    """Yield (site path, bytes) of every search file, by path: the manifest and the shards."""
     plan = plan_search(library, cache_dir)
-    fresh = dict(zip(plan.missing_names(), _build_all(plan.missing, workers), strict=True))
-    return ((f.path, f.read()) for f in finish_search(library, plan, fresh, cache_dir))
+    built = zip(plan.missing, _build_all(plan.missing, cache_dir, workers), strict=True)
+    files = [(shard.path, data) for shard, data in built]
+    files += [(f.path, f.read()) for f in cached_search_files(library, plan, cache_dir)]
+    return iter(sorted(files))
 
 
 @dataclass(frozen=True)
@@ -170,9 +172,6 @@ class SearchPlan:
 
     parts: list[Shard]
     missing: list[Shard]
-
-    def missing_names(self) -> list[str]:
-        return [shard.name for shard in self.missing]
 
 
 @dataclass(frozen=True)
@@ -195,28 +194,36 @@ def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
     return SearchPlan(parts, missing)
 
 
-def finish_search(
-    library: Library, plan: SearchPlan, fresh: dict[str, bytes], cache_dir: Path | None
+def build_shard(shard: Shard, cache_dir: Path | None) -> bytes:
+    """Build a shard's script and keep it in the cache (in the worker that built it)."""
+    data = shard_script(shard)
+    path = _cache_path(cache_dir, shard)
+    if path is not None:
+        _store(path, shard.name, data)
+    return data
+
+
+def cached_search_files(
+    library: Library, plan: SearchPlan, cache_dir: Path | None
 ) -> list[SearchFile]:
-    """Cache the freshly built shards; return every shard script and the manifest."""
-    for shard in plan.missing:
-        path = _cache_path(cache_dir, shard)
-        if path is not None:
-            _store(path, shard.name, fresh[shard.name])
+    """Return the search files besides the shards just built: cached shards, the manifest."""
+    missing = {shard.name for shard in plan.missing}
     files = [
-        SearchFile(shard.path, shard.key(), partial(_shard_bytes, shard, fresh, cache_dir))
+        SearchFile(shard.path, shard.key(), partial(_cached_bytes, shard, cache_dir))
         for shard in plan.parts
+        if shard.name not in missing
     ]
     manifest = manifest_script(library, plan.parts)
     files.append(SearchFile(f"{SEARCH_DIR}/manifest.js", "", lambda: manifest))
     return files
 
 
-def _shard_bytes(shard: Shard, fresh: dict[str, bytes], cache_dir: Path | None) -> bytes:
-    if shard.name in fresh:
-        return fresh[shard.name]
+def _cached_bytes(shard: Shard, cache_dir: Path | None) -> bytes:
     path = _cache_path(cache_dir, shard)
-    return path.read_bytes() if path is not None else shard_script(shard)
+    try:
+        return path.read_bytes() if path is not None else build_shard(shard, cache_dir)
+    except FileNotFoundError:  # removed since the plan was made
+        return build_shard(shard, cache_dir)
 
 
 def manifest_script(library: Library, parts: Sequence[Shard]) -> bytes:
@@ -252,14 +259,17 @@ def _store(path: Path, name: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _build_all(missing: Sequence[Shard], workers: int | None) -> list[bytes]:
+def _build_all(
+    missing: Sequence[Shard], cache_dir: Path | None, workers: int | None
+) -> list[bytes]:
     """Build shards, in worker processes when there is enough work to pay for them."""
     papers = sum(len(s.docs) for s in missing)
     workers = workers or min(len(missing), os.cpu_count() or 1)
+    build = partial(build_shard, cache_dir=cache_dir)
     if workers < 2 or len(missing) < 2 or papers < PARALLEL_FROM:
-        return [shard_script(s) for s in missing]
+        return [build(s) for s in missing]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(shard_script, missing))
+        return list(pool.map(build, missing))
 
 
 def shard_script(shard: Shard) -> bytes:
