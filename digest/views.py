@@ -333,6 +333,7 @@ class Views:
             Badge(s, self.name(s), theme_path(s), why.get(s, "filed here by hand"))
             for s in record.themes
         )
+        query = quote_plus(record.title)
         return Card(
             id=record.id,
             title=record.title,
@@ -342,9 +343,8 @@ class Views:
             first_seen=record.first_seen,
             other_dates=tuple(d for d in record.dates if d != shown),
             path=paper_path(record.id),
-            arxiv_url="https://arxiv.org/search/?searchtype=title&query="
-            + quote_plus(record.title),
-            hf_url="https://huggingface.co/papers?q=" + quote_plus(record.title),
+            arxiv_url=f"https://arxiv.org/search/?searchtype=title&query={query}",
+            hf_url=f"https://huggingface.co/papers?q={query}",
             truncated=record.truncated,
             notes_html=render_notes(notes) if notes else "",
         )
