@@ -81,13 +81,14 @@ def build(
         inputs = input_stamp(project, config)
         if writer.up_to_date(inputs):
             return BuildReport(out, 0, len(writer.old), 0, time.perf_counter() - started)
-        stored = load_stored_days(project.digests_dir, project.cache_dir)
+        later: list[Callable[[], None]] = []  # cache writes, done while the workers render
+        stored = load_stored_days(project.digests_dir, project.cache_dir, later)
         ingested = ingest_pending(project, stored)
         if ingested:
-            stored = load_stored_days(project.digests_dir, project.cache_dir)
+            stored = load_stored_days(project.digests_dir, project.cache_dir, later)
             inputs = input_stamp(project, config)
         library = library_from(stored, project.themes)
-        _write_site(project, library, config, writer, progress)
+        _write_site(project, library, config, writer, progress, later)
         written, unchanged, removed = writer.commit(inputs)
     finally:
         writer.discard()
@@ -101,6 +102,7 @@ def _write_site(
     config: Config,
     writer: SiteWriter,
     progress: Callable[[int, int], None] | None,
+    later: list[Callable[[], None]],
 ) -> None:
     """Render the pages whose data changed (all of them when templates or settings did)."""
     views = Views(library, config)
@@ -114,7 +116,7 @@ def _write_site(
     cache = project.cache_dir / "search"
     search = plan_search(library, cache)
     shards = [(shard, sha1_hex(f"{salt}|{shard.key()}".encode())) for shard in search.missing]
-    run_work(renderer, writer, dirty, ShardWork(shards, cache), progress)
+    run_work(renderer, writer, dirty, ShardWork(shards, cache), progress, later)
     for site_path, source in renderer.static_files():
         writer.add(site_path, source.read_bytes())
     for file in cached_search_files(library, search, cache):
@@ -155,8 +157,9 @@ def run_work(
     dirty: Work,
     search: ShardWork,
     progress: Callable[[int, int], None] | None,
+    meanwhile: Iterable[Callable[[], None]] = (),
 ) -> None:
-    """Render pages and build search shards, staging both.
+    """Render pages and build search shards, staging both; run ``meanwhile`` as they do.
 
     Both kinds of work share one pool of two forked processes, so the cores stay busy until
     the end; a worker caches and stages the shard it built, so megabytes of index never go
@@ -176,11 +179,19 @@ def run_work(
     try:
         if small or workers < 2 or threading.active_count() > 1:
             _collect(map(_work, tasks), writer, len(dirty), progress)
+            _run_all(meanwhile)
         else:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                _collect(pool.imap_unordered(_work, tasks), writer, len(dirty), progress)
+                results = pool.imap_unordered(_work, tasks)
+                _run_all(meanwhile)  # the main process is idle until results come back
+                _collect(results, writer, len(dirty), progress)
     finally:
         _FORK_STATE = None
+
+
+def _run_all(calls: Iterable[Callable[[], None]]) -> None:
+    for call in calls:
+        call()
 
 
 def _collect(

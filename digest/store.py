@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from digest import __version__
@@ -39,10 +41,16 @@ class StoredDay:
 Stamp = tuple[int, int]
 
 
-def load_stored_days(digests_dir: Path, cache_dir: Path | None = None) -> dict[dt.date, StoredDay]:
-    """Read every digest page in ``digests_dir``, keyed by date."""
+def load_stored_days(
+    digests_dir: Path, cache_dir: Path | None = None, later: list[Callable[[], None]] | None = None
+) -> dict[dt.date, StoredDay]:
+    """Read every digest page in ``digests_dir``, keyed by date.
+
+    With ``later``, new cache entries are queued there instead of written now: a build writes
+    them while its workers render, off the critical path.
+    """
     stored: dict[dt.date, StoredDay] = {}
-    cache = DayCache(cache_dir)
+    cache = DayCache(cache_dir, later)
     for path in sorted(digests_dir.glob("*.md")) if digests_dir.is_dir() else []:
         page = cache.read(path)
         if page.day.date in stored:
@@ -57,8 +65,9 @@ def load_stored_days(digests_dir: Path, cache_dir: Path | None = None) -> dict[d
 class DayCache:
     """One pickle per digest page, reused while the page's size and mtime are unchanged."""
 
-    def __init__(self, cache_dir: Path | None):
+    def __init__(self, cache_dir: Path | None, later: list[Callable[[], None]] | None = None):
         self.folder = None if cache_dir is None else cache_dir / f"days-{__version__}"
+        self.later = later
 
     def read(self, path: Path) -> StoredDay:
         stat = path.stat()
@@ -82,11 +91,17 @@ class DayCache:
     def _store(self, name: str, entry: tuple[Stamp, str, Day]) -> None:
         if self.folder is None:
             return
+        if self.later is not None:
+            self.later.append(partial(self._write, self.folder / f"{name}.pickle", entry))
+        else:
+            self._write(self.folder / f"{name}.pickle", entry)
+
+    @staticmethod
+    def _write(path: Path, entry: tuple[Stamp, str, Day]) -> None:
         try:
-            data = pickle.dumps(entry, protocol=5)
-            write_atomic(self.folder / f"{name}.pickle", data, durable=False)
+            write_atomic(path, pickle.dumps(entry, protocol=5), durable=False)
         except OSError as exc:
-            log.warning("could not write the cache %s: %s", self.folder, exc)
+            log.warning("could not write the cache %s: %s", path.parent, exc)
 
     def forget_others(self, names: set[str]) -> None:
         """Drop cache entries of pages that no longer exist."""

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+import digest.build as build_module
 from digest.build import MANIFEST, SiteWriter, build
 from digest.errors import DigestError
 from digest.project import Project
@@ -176,6 +177,30 @@ def test_build_is_deterministic(tiny: Path, tmp_path: Path) -> None:
     build(project, out=tmp_path / "one")
     build(project, out=tmp_path / "two", clean=True)
     assert files(tmp_path / "one") == files(tmp_path / "two")
+
+
+def test_two_worker_build_equals_one_process_build(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Project.find(tiny)
+    build(project, out=tmp_path / "serial")
+    shutil.rmtree(project.cache_dir)
+    pools: list[str] = []
+    real_get_context = build_module.multiprocessing.get_context
+
+    def spy(method: str) -> object:
+        pools.append(method)
+        return real_get_context(method)
+
+    monkeypatch.setattr(build_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build_module.multiprocessing, "get_context", spy)
+    build(project, out=tmp_path / "pool")
+    assert pools == ["fork"]
+    assert files(tmp_path / "pool") == files(tmp_path / "serial")
+    days = sorted(project.digests_dir.glob("*.md"))
+    cached = sorted(project.cache_dir.glob("days-*/*.pickle"))
+    assert [p.name for p in cached] == [f"{d.name}.pickle" for d in days]  # written meanwhile
+    assert len(list(project.cache_dir.glob("search/*.js"))) == 2  # by the workers
 
 
 def test_rebuild_is_incremental_and_removes_stale_pages(tiny: Path) -> None:

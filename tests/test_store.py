@@ -1,0 +1,84 @@
+"""The digest-page cache: reused while a page is unchanged, never trusted once it changed."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from digest import __version__
+from digest.build import build
+from digest.project import Project
+from digest.store import load_stored_days
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Project:
+    """A tiny project built once: digest pages in content/digests, caches filled."""
+    root = tmp_path / "tiny"
+    shutil.copytree(DATA / "tiny", root)
+    project = Project.find(root)
+    build(project)
+    return project
+
+
+def cached_pages(project: Project) -> list[Path]:
+    return sorted((project.cache_dir / f"days-{__version__}").glob("*.pickle"))
+
+
+def test_a_build_caches_every_digest_page(built: Project) -> None:
+    pages = sorted(built.digests_dir.glob("*.md"))
+    assert len(pages) == 2
+    assert [p.name for p in cached_pages(built)] == [f"{p.name}.pickle" for p in pages]
+
+
+def test_an_unchanged_page_is_read_from_the_cache(built: Project) -> None:
+    entry = cached_pages(built)[0]
+    stamp, token, day = pickle.loads(entry.read_bytes())
+    marked = replace(day, title="Only the cache says this")
+    entry.write_bytes(pickle.dumps((stamp, token, marked)))
+    stored = load_stored_days(built.digests_dir, built.cache_dir)
+    assert stored[day.date].day == marked
+
+
+def test_a_changed_page_is_read_again(built: Project) -> None:
+    before = load_stored_days(built.digests_dir, built.cache_dir)
+    page = sorted(built.digests_dir.glob("*.md"))[0]
+    date = next(d for d, s in before.items() if s.path == page)
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("\n### ", "\n### Renamed: ", 1), encoding="utf-8")
+    after = load_stored_days(built.digests_dir, built.cache_dir)
+    assert after[date].day.placed_papers()[0][1].title.startswith("Renamed: ")
+    assert after[date].token != before[date].token
+
+
+def test_a_broken_cache_entry_is_ignored(built: Project) -> None:
+    fresh = load_stored_days(built.digests_dir)
+    for entry in cached_pages(built):
+        entry.write_bytes(b"not a pickle")
+    assert load_stored_days(built.digests_dir, built.cache_dir) == fresh
+
+
+def test_cache_writes_can_wait(built: Project) -> None:
+    shutil.rmtree(built.cache_dir)
+    later: list[Callable[[], None]] = []
+    load_stored_days(built.digests_dir, built.cache_dir, later)
+    assert len(later) == 2
+    assert not cached_pages(built)
+    for write in later:
+        write()
+    assert len(cached_pages(built)) == 2
+
+
+def test_cache_of_a_deleted_page_is_dropped(built: Project) -> None:
+    page = sorted(built.digests_dir.glob("*.md"))[0]
+    os.remove(page)
+    load_stored_days(built.digests_dir, built.cache_dir)
+    names = [p.name for p in cached_pages(built)]
+    assert len(names) == 1 and f"{page.name}.pickle" not in names
