@@ -9,6 +9,11 @@ run so the machine's drifting speed hits every tool alike (tools are interleaved
 - Pelican, one article per day (and, up to 5,000 papers, one article per paper);
 - MkDocs, one page per day with its default search plugin.
 
+Every "from empty" build writes to a new folder and old folders are only deleted at the end (see
+Trash: deleting thousands of files slows creating files for a while on this disk). At the end,
+for sizes with Pelican per paper, the same comparison is also made the naive way, each tool
+right after deleting its last output ("after delete" figures).
+
     .venv/bin/python benchmarks/bench.py 500 5000 50000 --repeat 2
     .venv/bin/python benchmarks/bench.py 500 --repeat 1 --quick    # the CI smoke run
 
@@ -135,10 +140,34 @@ def best(samples: list[float]) -> float:
     return round(min(samples), 3)
 
 
-def measure_size(size: int, out: Path, repeat: int, browser: Any, quick: bool) -> dict[str, Any]:
+class Trash:
+    """Folders to delete once every timing is done.
+
+    On this disk (ext4 without a journal) creating a file skips, one by one, every inode freed in
+    the last minute or more; right after deleting thousands of files, creating thousands more
+    costs seconds of kernel time (perf: find_inode_bit -> recently_deleted). Deleting a tool's
+    last output just before timing it measured that, not the tool, by a different amount for
+    each tool and each run. So old folders are renamed away (instant) and deleted at the end.
+    """
+
+    def __init__(self, out: Path):
+        self.folder = out / "trash"
+
+    def move(self, path: Path) -> None:
+        if path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.rename(self.folder / f"{time.time_ns()}-{path.name}")
+
+    def empty(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def measure_size(
+    size: int, out: Path, repeat: int, browser: Any, quick: bool, trash: Trash
+) -> dict[str, Any]:
     """Measure every figure for one corpus size."""
     base = out / f"corpus-{size}"
-    shutil.rmtree(base, ignore_errors=True)
+    trash.move(base)
     project = base / "digest"
     dumps = write_corpus(project, size)
     row: dict[str, Any] = {"papers": size, "days": len(dumps)}
@@ -148,14 +177,14 @@ def measure_size(size: int, out: Path, repeat: int, browser: Any, quick: bool) -
     digest_full: list[float] = []
     peaks: list[float] = []
     tool_times: dict[str, list[float]] = {name: [] for name, _ in tools}
-    for _ in range(repeat):  # interleaved, so drift in machine speed hits every tool alike
-        shutil.rmtree(project / "site", ignore_errors=True)
-        shutil.rmtree(project / ".digest-cache", ignore_errors=True)
-        seconds, peak = run([*DIGEST, "build"], project)
+    for attempt in range(repeat):  # interleaved, so drift in machine speed hits every tool alike
+        trash.move(project / ".digest-cache")  # from empty: no caches, a new output folder
+        site = "site" if attempt == 0 else f"site-{attempt}"
+        seconds, peak = run([*DIGEST, "build", "--out", site], project)
         digest_full.append(seconds)
         peaks.append(peak)
         for name, build in tools:
-            tool_times[name].append(build())
+            tool_times[name].append(build(f"-{attempt}"))
     row["full_build_s"] = best(digest_full)
     row["peak_mb"] = round(max(peaks), 1)
     row["noop_s"] = best([run([*DIGEST, "build"], project)[0] for _ in range(repeat)])
@@ -176,31 +205,57 @@ def measure_size(size: int, out: Path, repeat: int, browser: Any, quick: bool) -
     return row
 
 
+def measure_after_delete(row: dict[str, Any], out: Path, repeat: int) -> None:
+    """Time digest and Pelican (per paper), each right after deleting its last output.
+
+    The same comparison under the disk effect Trash avoids: run once every other figure is
+    taken, as the deletions slow whatever creates files next.
+    """
+    base = out / f"corpus-{row['papers']}"
+    project = base / "digest"
+    pelican = _fresh_build(base / "pelican_per_paper", "output", _pelican(out))
+    digest: list[float] = []
+    others: list[float] = []
+    for _ in range(repeat):
+        shutil.rmtree(project / "site", ignore_errors=True)
+        shutil.rmtree(project / ".digest-cache", ignore_errors=True)
+        digest.append(run([*DIGEST, "build"], project)[0])
+        shutil.rmtree(base / "pelican_per_paper" / "output-0", ignore_errors=True)
+        others.append(pelican("-0"))
+    row["after_delete_full_build_s"] = best(digest)
+    row["pelican_per_paper_after_delete_s"] = best(others)
+    row["pelican_per_paper_after_delete_ratio"] = round(best(others) / best(digest), 2)
+
+
+def _pelican(out: Path) -> list[str]:
+    venv = tools_venv(out)
+    return [str(venv / "bin" / "pelican"), "content", "-s", "pelicanconf.py", "-o"]
+
+
 def _tool_builds(
     base: Path, days: list[tuple[dt.date, list[tuple[str, str]]]], size: int, out: Path
-) -> list[tuple[str, Callable[[], float]]]:
+) -> list[tuple[str, Callable[[str], float]]]:
     venv = tools_venv(out)
-    builds: list[tuple[str, Callable[[], float]]] = []
+    builds: list[tuple[str, Callable[[str], float]]] = []
     modes = [("pelican_per_day", False)]
     if size <= PELICAN_PER_PAPER_UP_TO:
         modes.append(("pelican_per_paper", True))
     for name, per_paper in modes:
         root = base / name
         write_pelican(root, days, per_paper)
-        command = [str(venv / "bin" / "pelican"), "content", "-o", "output", "-s", "pelicanconf.py"]
-        builds.append((name, _fresh_build(root, "output", command)))
+        builds.append((name, _fresh_build(root, "output", _pelican(out))))
     mkdocs = base / "mkdocs"
     write_mkdocs(mkdocs, days)
-    builds.append(
-        ("mkdocs", _fresh_build(mkdocs, "site", [str(venv / "bin" / "mkdocs"), "build", "-q"]))
-    )
+    command = [str(venv / "bin" / "mkdocs"), "build", "-q", "-d"]
+    builds.append(("mkdocs", _fresh_build(mkdocs, "site", command)))
     return builds
 
 
-def _fresh_build(root: Path, output: str, command: list[str]) -> Callable[[], float]:
-    def build() -> float:
-        shutil.rmtree(root / output, ignore_errors=True)
-        return run(command, root)[0]
+def _fresh_build(root: Path, output: str, command: list[str]) -> Callable[[str], float]:
+    """Return a timer of ``command`` building into ``output`` + a suffix (a new folder)."""
+
+    def build(suffix: str) -> float:
+        return run([*command, f"{output}{suffix}"], root)[0]
 
     return build
 
@@ -242,6 +297,7 @@ COLUMNS = [
     ("search_first_results_ms", "search: first results ms"),
     ("search_fetched_gzip_kb", "search: gzip KB before results"),
     ("pelican_per_paper_ratio", "Pelican per paper / digest"),
+    ("pelican_per_paper_after_delete_ratio", "same, right after deleting the last outputs"),
     ("pelican_per_day_ratio", "Pelican per day / digest"),
     ("mkdocs_ratio", "MkDocs / digest"),
 ]
@@ -275,10 +331,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
+    trash = Trash(args.out)
     with _browser(not args.no_browser) as browser:
         for size in args.sizes:
-            rows.append(measure_size(size, args.out, args.repeat, browser, args.quick))
+            rows.append(measure_size(size, args.out, args.repeat, browser, args.quick, trash))
             print(json.dumps(rows[-1]), flush=True)
+    for row in rows:
+        if not args.quick and row["papers"] <= PELICAN_PER_PAPER_UP_TO:
+            measure_after_delete(row, args.out, args.repeat)
+            print(json.dumps(row), flush=True)
+    trash.empty()
     result = {"machine": machine(), "date": dt.date.today().isoformat(), "rows": rows}
     args.results.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nMachine: {machine()}\n\n{table(rows)}")

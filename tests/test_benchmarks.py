@@ -27,3 +27,4 @@ def test_benchmark_script_runs_at_500_papers(tmp_path: Path) -> None:
         assert row[key] > 0, key
     assert row["index_gzip_mb"] > 0 and row["site_mb"] > 0
     assert (tmp_path / "out/corpus-500/digest/site/index.html").is_file()
+    assert not (tmp_path / "out/trash").exists()  # old folders are deleted at the end
