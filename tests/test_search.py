@@ -180,3 +180,24 @@ def test_hostile_text_stays_a_json_string(library: Library) -> None:
     assert b"\\u2028" in data
     titles = [d["t"] for d in script_data(data)["docs"].values()]
     assert title in titles
+
+
+def test_shard_json_is_what_the_standard_json_module_writes(library: Library) -> None:
+    """orjson writes the shards; they must be the stdlib's canonical JSON, byte for byte."""
+    record = next(iter(library.records.values()))
+    title = 'Über 量子化 𝔼[x] — "q" \\ end'
+    changed = _retitled(library, record.first_seen, title)
+    prefix, suffix = "digestSearch.shard(JSON.parse(", "));\n"
+    inners = []
+    for path, data in search_files(changed):
+        if "/shard-" in path:
+            text = data.decode("ascii")
+            assert text.startswith(prefix) and text.endswith(suffix)
+            inners.append(json.loads(text[len(prefix) : -len(suffix)]))
+    assert len(inners) == len(search.shards(search_docs(changed)))
+    for inner in inners:
+        canonical = json.dumps(
+            json.loads(inner), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        assert inner == canonical
+    assert any(json.dumps(title, ensure_ascii=False) in inner for inner in inners)
