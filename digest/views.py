@@ -30,6 +30,8 @@ MATH = re.compile(r"(\$[^$\n]{1,300}\$)")
 RELATED_COUNT = 5
 SNIPPET_CHARS = 240
 RECENT_DAYS = 10
+SITEMAP_URLS = 50_000
+"""The most URLs one sitemap file may list (sitemaps.org)."""
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -629,22 +631,29 @@ class Views:
         )
 
     def sitemap_plan(self) -> Iterator[PageSpec]:
-        """Plan a sitemap index, a sitemap of pages and one per id prefix of the papers.
+        """Plan a sitemap index, a sitemap of pages and one per month of the papers.
 
-        A sitemap file may list 50,000 URLs at most; grouping papers by the first hex digit of
-        their id keeps each file small and unchanged unless one of its papers changed.
+        Papers are grouped by the month they were first seen, so a new day rewrites the current
+        month's file only; a file lists at most SITEMAP_URLS (the protocol's limit), a busy
+        month goes on in ``-2``, ``-3``... A file's key is its URLs and dates, nothing else: a
+        note on a paper changes its page, not the sitemap.
         """
-        groups: dict[str, list[Record]] = {}
-        for record in sorted(self._records.values(), key=lambda r: r.id):
-            groups.setdefault(record.id[0], []).append(record)
-        files: list[tuple[str, dt.date | None]] = [("sitemaps/pages.xml", None)]
-        files += [(f"sitemaps/papers-{g}.xml", None) for g in groups]
-        yield PageSpec("sitemap.xml", None, partial(self._sitemap, "sitemap.xml", files, True))
+        months: dict[str, list[Record]] = {}
+        for record in self._records.values():
+            months.setdefault(f"{record.first_seen:%Y-%m}", []).append(record)
+        files: list[tuple[str, list[tuple[str, dt.date | None]]]] = []
+        for month in sorted(months):
+            records = sorted(months[month], key=lambda r: r.id)
+            for part, start in enumerate(range(0, len(records), SITEMAP_URLS), start=1):
+                path = f"sitemaps/papers-{month}{f'-{part}' if part > 1 else ''}.xml"
+                chunk = records[start : start + SITEMAP_URLS]
+                files.append((path, [(paper_path(r.id), r.last_seen) for r in chunk]))
+        listed: list[tuple[str, dt.date | None]] = [("sitemaps/pages.xml", None)]
+        listed += [(path, None) for path, _ in files]
+        yield PageSpec("sitemap.xml", None, partial(self._sitemap, "sitemap.xml", listed, True))
         yield PageSpec("sitemaps/pages.xml", None, self._pages_sitemap)
-        for group, records in groups.items():
-            path = f"sitemaps/papers-{group}.xml"
-            urls = [(paper_path(r.id), r.last_seen) for r in records]
-            key = self._key(*(self._record_token(r.id) for r in records))
+        for path, urls in files:
+            key = self._key(path, *(f"{url} {date}" for url, date in urls))
             yield PageSpec(path, key, partial(self._sitemap, path, urls))
 
     def _pages_sitemap(self) -> SitemapPage:

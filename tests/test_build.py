@@ -20,8 +20,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 import digest.build as build_module
+import digest.views as views
 from digest.build import MANIFEST, SiteWriter, build
 from digest.errors import DigestError
+from digest.load import load_library
 from digest.project import Project
 from tests.conftest import DATA, SAMPLE_FILES, CliResult
 
@@ -121,10 +123,49 @@ def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
     index = ET.parse(sample_site / "sitemap.xml").getroot()
     assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
     locs = [e[0].text or "" for e in index]
-    assert locs[0] == "sitemaps/pages.xml" and len(locs) == 1 + 16
+    months = {
+        f"sitemaps/papers-{p.name[:7]}.xml" for p in (sample_site / "days").glob("*.html")
+    }  # each sample paper is first seen on one of these days
+    assert locs[0] == "sitemaps/pages.xml" and sorted(locs[1:]) == sorted(months)
     urls = [url for loc in locs for url in ET.parse(sample_site / loc).getroot()]
     assert len(urls) == 1 + 4 + 5 + 416 + 1
     assert all(len(ET.parse(sample_site / loc).getroot()) <= 50_000 for loc in locs)
+
+
+def test_a_month_with_more_papers_than_a_sitemap_holds_goes_on_in_a_second_file(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "SITEMAP_URLS", 2)
+    build(Project.find(tiny))
+    site = tiny / "site"
+    index = [e[0].text for e in ET.parse(site / "sitemap.xml").getroot()]
+    assert index == [
+        "sitemaps/pages.xml",
+        "sitemaps/papers-2024-01.xml",
+        "sitemaps/papers-2024-01-2.xml",
+    ]
+    sizes = [len(ET.parse(site / loc).getroot()) for loc in index[1:]]
+    assert sizes == [2, 2]
+
+
+def test_a_note_on_a_paper_leaves_the_sitemaps_alone(tiny: Path) -> None:
+    """Sitemaps list URLs and dates: their keys must not change with a paper's text."""
+    project = Project.find(tiny)
+    build(project)
+
+    def keys() -> dict[str, str | None]:
+        library = load_library(project.digests_dir, project.themes)
+        return {spec.path: spec.key for spec in views.Views(library, project.config).plan()}
+
+    before = keys()
+    page = sorted(project.digests_dir.glob("*.md"))[0]
+    text = page.read_text(encoding="utf-8")
+    end = text.find("\n### ", text.index("\n### ") + 1)
+    page.write_text(text[:end] + "\n\nA note.\n" + text[end:], encoding="utf-8")
+    after = keys()
+    assert before[f"days/{page.stem}.html"] != after[f"days/{page.stem}.html"]
+    sitemaps = [path for path in before if path.startswith("sitemaps/papers-")]
+    assert sitemaps and all(before[path] == after[path] is not None for path in sitemaps)
 
 
 def test_day_page_groups_papers_with_navigation(sample_site: Path) -> None:
