@@ -123,12 +123,20 @@ def search_docs(library: Library) -> list[SearchDoc]:
     names = {t.slug: t.name for t in library.themes} | {OTHER: OTHER_NAME}
     records = sorted(library.records.values(), key=lambda r: (r.first_seen, r.id), reverse=True)
     pages = {day.date: day.token for day in library.days}
-    return [_search_doc(r, names, pages) for r in records]
+    texts: dict[tuple[str, ...], str] = {}  # a few combinations of themes for 50,000 papers
+    return [_search_doc(r, names, pages, texts) for r in records]
 
 
-def _search_doc(record: Record, names: dict[str, str], pages: dict[dt.date, str]) -> SearchDoc:
-    slugs = record.themes or (OTHER,)
-    theme_text = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
+def _search_doc(
+    record: Record,
+    names: dict[str, str],
+    pages: dict[dt.date, str],
+    texts: dict[tuple[str, ...], str],
+) -> SearchDoc:
+    theme_text = texts.get(record.themes)
+    if theme_text is None:
+        slugs = record.themes or (OTHER,)
+        theme_text = texts[record.themes] = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
     tokens = [pages.get(d, "") for d in record.dates]
     # A paper is made from its digest pages alone; their content hashes name it without
     # hashing its text again. Without them (a library built in memory), the text is hashed.

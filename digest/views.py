@@ -298,7 +298,7 @@ class Views:
         self._records = library.records
         self._cards: dict[tuple[str, dt.date | None, str], Card] = {}
         self._summaries: dict[dt.date, DaySummary] = {}
-        self._tokens: dict[object, str] = {}
+        self._tokens: dict[str, str] = {}
 
     # shared pieces
 
@@ -380,7 +380,7 @@ class Views:
             yield PageSpec(
                 day_path(day.date),
                 self._key(
-                    *(self._day_token(d) for d in (before, day, after)),
+                    *(self._day_tokens[d.date] if d else "-" for d in (before, day, after)),
                     *(self._record_token(p.paper.id) for p in day.placed),
                 ),
                 partial(self.day, day, before, after),
@@ -413,19 +413,25 @@ class Views:
         return {d.date: d for d in self.library.days}
 
     def _record_token(self, paper_id: str) -> str:
-        """Fingerprint a paper by the pages it is on: its record is made from them alone."""
-        if paper_id not in self._tokens:
-            days = (self._day_token(self._days[d]) for d in self._records[paper_id].dates)
-            self._tokens[paper_id] = self._key(paper_id, *days)
-        return self._tokens[paper_id]
+        """Fingerprint a paper by the pages it is on: its record is made from them alone.
 
-    def _day_token(self, day: LoadedDay | None) -> str:
-        if day is None:
-            return "-"
-        if day.date not in self._tokens:
-            token = day.token or sha1_hex(pickle.dumps(day.day, protocol=5))
-            self._tokens[day.date] = token
-        return self._tokens[day.date]
+        Not hashed on its own (50,000 of them are made on every build): the page keys that
+        include it are.
+        """
+        token = self._tokens.get(paper_id)
+        if token is None:
+            tokens = self._day_tokens
+            dates = self._records[paper_id].dates
+            token = self._tokens[paper_id] = "/".join([paper_id, *[tokens[d] for d in dates]])
+        return token
+
+    @cached_property
+    def _day_tokens(self) -> dict[dt.date, str]:
+        return {day.date: self._day_token(day) for day in self.library.days}
+
+    @staticmethod
+    def _day_token(day: LoadedDay) -> str:
+        return day.token or sha1_hex(pickle.dumps(day.day, protocol=5))
 
     @staticmethod
     def _key(*parts: str) -> str:
@@ -641,20 +647,22 @@ class Views:
         months: dict[str, list[Record]] = {}
         for record in self._records.values():
             months.setdefault(f"{record.first_seen:%Y-%m}", []).append(record)
-        files: list[tuple[str, list[tuple[str, dt.date | None]]]] = []
+        files: list[tuple[str, list[Record]]] = []
         for month in sorted(months):
             records = sorted(months[month], key=lambda r: r.id)
             for part, start in enumerate(range(0, len(records), SITEMAP_URLS), start=1):
                 path = f"sitemaps/papers-{month}{f'-{part}' if part > 1 else ''}.xml"
-                chunk = records[start : start + SITEMAP_URLS]
-                files.append((path, [(paper_path(r.id), r.last_seen) for r in chunk]))
+                files.append((path, records[start : start + SITEMAP_URLS]))
         listed: list[tuple[str, dt.date | None]] = [("sitemaps/pages.xml", None)]
         listed += [(path, None) for path, _ in files]
         yield PageSpec("sitemap.xml", None, partial(self._sitemap, "sitemap.xml", listed, True))
         yield PageSpec("sitemaps/pages.xml", None, self._pages_sitemap)
-        for path, urls in files:
-            key = self._key(path, *(f"{url} {date}" for url, date in urls))
-            yield PageSpec(path, key, partial(self._sitemap, path, urls))
+        for path, records in files:
+            key = self._key(path, *[r.id + r.last_seen.isoformat() for r in records])
+            yield PageSpec(path, key, partial(self._papers_sitemap, path, records))
+
+    def _papers_sitemap(self, path: str, records: Sequence[Record]) -> SitemapPage:
+        return self._sitemap(path, [(paper_path(r.id), r.last_seen) for r in records])
 
     def _pages_sitemap(self) -> SitemapPage:
         days = self.library.days
