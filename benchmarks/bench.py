@@ -50,8 +50,13 @@ PELICAN_PER_PAPER_UP_TO = 5000
 
 
 def run(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run a command; return (seconds, peak RSS in MB of the largest process it waited for)."""
+    """Run a command; return (seconds, peak RSS in MB of the largest process it waited for).
+
+    Dirty pages are flushed first (outside the timing): an earlier step's files being written
+    back while a tool creates its own slowed whichever tool came next.
+    """
     wrapper = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
+    os.sync()  # nobody pays for writing back what an earlier step wrote
     started = time.perf_counter()
     done = subprocess.run(
         [*wrapper, *command], cwd=cwd, capture_output=True, text=True, check=False
