@@ -71,11 +71,15 @@ def write_site(project: Project, library: Library, files: list[tuple[str, bytes]
 
 
 def one_day_changed(library: Library) -> Library:
-    """Return the library with the newest day's first paper retitled (an edited digest page)."""
+    """Return the library with the newest day's first paper retitled (an edited digest page).
+
+    The day's content hash changes too, as it would on disk: shards are keyed by it.
+    """
     newest = library.days[-1].placed[0].paper.id
     records = dict(library.records)
     records[newest] = dataclasses.replace(records[newest], title=records[newest].title + " (ed.)")
-    return dataclasses.replace(library, records=records)
+    days = (*library.days[:-1], dataclasses.replace(library.days[-1], token="edited"))
+    return dataclasses.replace(library, records=records, days=days)
 
 
 def first_results(browser: Any, site: Path) -> dict[str, float]:
