@@ -85,8 +85,12 @@ def build(
             return BuildReport(out, 0, len(writer.old), 0, time.perf_counter() - started)
         later: list[Callable[[], None]] = []  # cache writes, done while the workers render
         stored = load_stored_days(project.digests_dir, project.cache_dir, later)
-        ingested = ingest_pending(project, stored)
-        if ingested:
+        ingested: list[DayReport] = []
+        pending = pending_dumps(project, stored)
+        if pending:
+            _run_all(later)  # ingest reads the pages again: let it find them cached
+            later.clear()
+            ingested = ingest(project, pending)
             stored = load_stored_days(project.digests_dir, project.cache_dir, later)
             inputs = input_stamp(project, config)
         library = library_from(stored, project.themes)
@@ -251,11 +255,10 @@ def _check_output_folder(project: Project, out: Path) -> None:
             )
 
 
-def ingest_pending(project: Project, stored: dict[dt.date, StoredDay]) -> list[DayReport]:
-    """Ingest the raw dumps in ``content/raw`` that no digest page lists as a source yet."""
+def pending_dumps(project: Project, stored: dict[dt.date, StoredDay]) -> list[Path]:
+    """Return the raw dumps in ``content/raw`` that no digest page lists as a source yet."""
     recorded = {(s.file, s.sha256) for page in stored.values() for s in page.day.sources}
-    pending = [p for p in project.raw_dumps() if (p.name, sha256_file(p)) not in recorded]
-    return ingest(project, pending) if pending else []
+    return [p for p in project.raw_dumps() if (p.name, sha256_file(p)) not in recorded]
 
 
 def terminal_progress(done: int, total: int) -> None:

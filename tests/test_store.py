@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from digest import __version__
+from digest import __version__, store
 from digest.build import build
 from digest.project import Project
 from digest.store import load_stored_days
@@ -82,3 +82,23 @@ def test_cache_of_a_deleted_page_is_dropped(built: Project) -> None:
     load_stored_days(built.digests_dir, built.cache_dir)
     names = [p.name for p in cached_pages(built)]
     assert len(names) == 1 and f"{page.name}.pickle" not in names
+
+
+def test_a_build_that_ingests_reads_each_page_once(
+    built: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.rmtree(built.cache_dir)  # cold cache, two digest pages, one new dump
+    (built.raw_dir / "day3.txt").write_text(
+        "Jan 20\n\nA New Paper on Codebooks\n\nWe study codebooks for vector quantization.\n"
+    )
+    parsed: list[str] = []
+    real_parse = store._parse
+
+    def counting_parse(path: Path) -> object:
+        parsed.append(path.name)
+        return real_parse(path)
+
+    monkeypatch.setattr(store, "_parse", counting_parse)
+    report = build(built)
+    assert len(report.ingested) == 1
+    assert sorted(parsed) == sorted(p.name for p in built.digests_dir.glob("*.md"))
