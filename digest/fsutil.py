@@ -57,7 +57,7 @@ def write_new(path: str, data: bytes) -> None:
     A build stages thousands of pages; plain os calls on str paths cost about a third less
     than ``Path.write_bytes``. Atomicity comes from the folder: it is moved into place whole.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # less the umask, as open()
     try:
         view = memoryview(data)
         while view:

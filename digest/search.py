@@ -260,11 +260,16 @@ def _cache_path(cache_dir: Path | None, shard: Shard) -> Path | None:
 def _store(path: Path, name: str, data: bytes) -> None:
     """Write a cache entry atomically and drop older entries of the same shard."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for old in path.parent.glob(f"{name}-*.js"):
+    # Older entries, and the temporary file of a worker stopped mid-write (the pool ends the
+    # other worker when a task fails): neither is left behind for long.
+    for old in [*path.parent.glob(f"{name}-*.js"), *path.parent.glob(f"{name}-*.tmp")]:
         old.unlink(missing_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _build_all(

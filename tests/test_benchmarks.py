@@ -6,20 +6,33 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 
-def test_benchmark_script_runs_at_500_papers(tmp_path: Path) -> None:
+def test_benchmark_script_runs_at_500_papers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         import bench
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
+    trashed: list[list[str]] = []
+    real_empty = bench.Trash.empty
+
+    def empty(self: bench.Trash) -> None:
+        trashed.append(sorted(p.name.split("-", 1)[1] for p in self.folder.iterdir()))
+        real_empty(self)
+
+    monkeypatch.setattr(bench.Trash, "empty", empty)
     results = tmp_path / "results.json"
     code = bench.main(
-        ["500", "--repeat", "1", "--quick", "--no-browser", "--out", str(tmp_path / "out"),
+        ["500", "--repeat", "2", "--quick", "--no-browser", "--out", str(tmp_path / "out"),
          "--results", str(results)]
     )  # fmt: skip
+    assert trashed == [[".digest-cache"]]  # the first build's cache, moved aside, not deleted
     assert code == 0
     (row,) = json.loads(results.read_text())["rows"]
     assert row["papers"] == 500 and row["days"] == 10

@@ -234,6 +234,7 @@ def test_two_worker_build_equals_one_process_build(
         return real_get_context(method)
 
     monkeypatch.setattr(build_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 2)  # a one-core runner too
     monkeypatch.setattr(build_module.multiprocessing, "get_context", spy)
     build(project, out=tmp_path / "pool")
     assert pools == ["fork"]
@@ -242,6 +243,46 @@ def test_two_worker_build_equals_one_process_build(
     cached = sorted(project.cache_dir.glob("days-*/*.pickle"))
     assert [p.name for p in cached] == [f"{d.name}.pickle" for d in days]  # written meanwhile
     assert len(list(project.cache_dir.glob("search/*.js"))) == 2  # by the workers
+
+
+def test_site_files_keep_the_users_umask(tiny: Path) -> None:
+    old = os.umask(0o002)
+    try:
+        build(Project.find(tiny))
+    finally:
+        os.umask(old)
+    site = tiny / "site"
+    for page in (site / "index.html", next((site / "papers").glob("*.html"))):
+        assert page.stat().st_mode & 0o777 == 0o664, page
+
+
+def test_an_unlistable_folder_in_the_site_is_rebuilt_not_a_crash(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Project.find(tiny)
+    build(project)
+    papers = len(list((tiny / "site/papers").glob("*.html")))
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith("/papers"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(build_module.os, "scandir", scandir)
+    (tiny / "content/digests" / "2024-01-15.md").touch()  # not a no-op: pages are checked
+    report = build(project)  # the papers' folder cannot be checked: its pages are written
+    assert report.written == papers == 4
+
+
+def test_pages_under_a_symlinked_folder_count_as_present(tiny: Path, tmp_path: Path) -> None:
+    project = Project.find(tiny)
+    build(project)
+    site = tiny / "site"
+    (site / "papers").rename(tmp_path / "papers-elsewhere")
+    (site / "papers").symlink_to(tmp_path / "papers-elsewhere")
+    report = build(project)
+    assert report.written == 0 and report.unchanged > 0
 
 
 def test_rebuild_is_incremental_and_removes_stale_pages(tiny: Path) -> None:
