@@ -10,6 +10,7 @@ gone, without ever touching files digest did not write, and without wiping the o
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import multiprocessing
 import os
@@ -187,12 +188,16 @@ def run_work(
             _collect(map(_work, tasks), writer, len(dirty), progress)
         else:
             renderer.warm()  # compiled once, inherited by both workers
+            # Objects that exist now are never freed by a worker: freezing them keeps the
+            # workers' collector off them, so it neither scans nor copies those pages.
+            gc.freeze()
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 results = pool.imap_unordered(_work, tasks)
                 _run_all(meanwhile)  # the main process is idle until results come back
                 _collect(results, writer, len(dirty), progress)
     finally:
         _FORK_STATE = None
+        gc.unfreeze()
 
 
 def _run_all(calls: Iterable[Callable[[], None]]) -> None:

@@ -6,9 +6,11 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from digest import __version__
 from digest.build import build, terminal_progress
@@ -372,3 +374,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def run() -> NoReturn:
+    """The console entry point: ``main``, then exit without tearing the interpreter down.
+
+    Freeing every object of a large build at exit took 35-75 ms of a 2.5 s build; all files
+    are closed by then, so output is flushed and the process ends at once (as mypy does).
+    An exception other than a user mistake still ends in a traceback, as with ``main``.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    logging.shutdown()
+    os._exit(code)

@@ -89,3 +89,9 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
         assert done.returncode == 1
         expected = "file not found; expected a Daily Papers page dump (.txt)"
         assert done.stderr == f"digest: error: {missing}: {expected}\n"
+        # It exits without tearing the interpreter down: all output must still arrive.
+        done = subprocess.run(
+            [*command, "parse", str(SAMPLE_FILES["001"])], capture_output=True, text=True
+        )
+        assert done.returncode == 0 and done.stderr == "67 entries\n"
+        assert len(done.stdout.splitlines()) == 67
