@@ -38,6 +38,7 @@ from lunr.stemmer import porter_stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
+from digest.fsutil import write_atomic
 from digest.load import Library, Record
 from digest.model import OTHER, OTHER_NAME
 from digest.views import paper_path
@@ -258,18 +259,14 @@ def _cache_path(cache_dir: Path | None, shard: Shard) -> Path | None:
 
 
 def _store(path: Path, name: str, data: bytes) -> None:
-    """Write a cache entry atomically and drop older entries of the same shard."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Older entries, and the temporary file of a worker stopped mid-write (the pool ends the
-    # other worker when a task fails): neither is left behind for long.
-    for old in [*path.parent.glob(f"{name}-*.js"), *path.parent.glob(f"{name}-*.tmp")]:
+    """Write a cache entry atomically and drop older entries of the same shard.
+
+    Older entries include the temporary file of a worker stopped mid-write (the pool ends the
+    other worker when a task fails), so none is left behind for long.
+    """
+    for old in [*path.parent.glob(f"{name}-*.js"), *path.parent.glob(f".{name}-*.tmp")]:
         old.unlink(missing_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, data, durable=False)
 
 
 def _build_all(

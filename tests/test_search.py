@@ -143,6 +143,8 @@ def test_unchanged_shards_come_from_the_cache(
     built.clear()
     list(search_files(library, cache_dir=tmp_path))
     assert built == []
+    stopped_mid_write = tmp_path / ".2024-04-2-0123456789.js.k3y_x.tmp"
+    stopped_mid_write.write_bytes(b"half a shard")
     changed = _retitled(library, dt.date(2024, 4, 24), "A retitled paper")
     files = dict(search_files(changed, cache_dir=tmp_path))
     # Shards holding a paper of the edited page are rebuilt (2024-03-2 has papers that were
@@ -150,6 +152,8 @@ def test_unchanged_shards_come_from_the_cache(
     assert sorted(built) == ["2024-03-2", "2024-04-2"]
     assert b"A retitled paper" in files["assets/search/shard-2024-04-2.js"]
     assert len(list(tmp_path.glob("2024-04-2-*.js"))) == 1  # the stale entry is gone
+    assert not stopped_mid_write.exists()
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def _retitled(library: Library, first_seen: dt.date, title: str) -> Library:
