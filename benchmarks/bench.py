@@ -99,7 +99,7 @@ def folder_bytes(folder: Path, pattern: str = "*") -> tuple[int, int]:
 
 def papers_by_day(project: Path) -> list[tuple[dt.date, list[tuple[str, str]]]]:
     """Read the corpus dumps back (with digest's parser) as (date, [(title, abstract)])."""
-    from digest.parse import parse_file
+    from digest.ingest.parse import parse_file
 
     days = []
     for dump in sorted((project / "content" / "raw").glob("*.txt")):

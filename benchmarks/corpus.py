@@ -47,7 +47,7 @@ HEADER = "Get trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\
 
 def sample_papers() -> list[tuple[str, str]]:
     """Return (title, abstract) of every distinct paper in the shipped sample dumps."""
-    from digest.parse import parse_file
+    from digest.ingest.parse import parse_file
 
     seen: dict[str, tuple[str, str]] = {}
     for path in sorted(SAMPLES.glob("*.txt")):

@@ -1,7 +1,9 @@
 """Measure the search index: size per paper, build time, and page load to first results.
 
 For each size it makes a corpus (benchmarks/corpus.py), ingests it, builds the search files
-cold (no cache), again from a warm cache with one day's papers changed, and writes a minimal
+with the build's own code (``digest.build.run.search_index``: the same planning, worker pool and
+cache as ``digest build``) cold (no cache), again from a warm cache with one day's papers
+changed, and writes a minimal
 site (search.html, assets, index) that headless Chromium opens from file:// with a query.
 "Downloaded before first results" is the gzip size of every file the page had fetched when the
 first result appeared. Prints a Markdown table and writes the raw figures as JSON.
@@ -25,12 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import write_corpus  # noqa: E402
 
-from digest.ingest import ingest  # noqa: E402
-from digest.load import Library, load_library  # noqa: E402
+from digest.build.run import search_index  # noqa: E402
+from digest.ingest.run import ingest  # noqa: E402
+from digest.pages.library import Library, load_library  # noqa: E402
 from digest.project import Project  # noqa: E402
-from digest.render import Renderer, template_dirs  # noqa: E402
-from digest.search import search_files  # noqa: E402
-from digest.views import PlainPage, Views  # noqa: E402
+from digest.site.render import Renderer  # noqa: E402
+from digest.site.templates import template_dirs  # noqa: E402
+from digest.site.views import Views  # noqa: E402
 
 QUERY = "quantization"
 PAGE_FILES = (
@@ -50,7 +53,8 @@ def prepare(size: int, out: Path) -> tuple[Project, Library]:
         shutil.rmtree(root, ignore_errors=True)
         write_corpus(root, size)
         project = Project.find(root)
-        ingest(project, project.raw_dumps())
+        year = project.config.year()
+        ingest(project.digests_dir, project.raw_dumps(), project.themes, year=year)
     project = Project.find(root)
     return project, load_library(project.digests_dir, project.themes)
 
@@ -59,9 +63,10 @@ def write_site(project: Project, library: Library, files: list[tuple[str, bytes]
     """Write search.html, the static assets and the search files: enough for the search page."""
     site = project.root / "search-site"
     shutil.rmtree(site, ignore_errors=True)
-    renderer = Renderer(template_dirs(project.templates_dir), Views(library, project.config).site())
-    page = PlainPage("search.html", "search.html", "Search", "Search every paper.")
-    outputs = [("search.html", renderer.render(page))]
+    views = Views(library, project.config)
+    renderer = Renderer(template_dirs(project.templates_dir), views.site())
+    search_page = next(p for p in views.plain_pages() if p.path == "search.html")
+    outputs = [("search.html", renderer.render(search_page))]
     outputs += [(path, source.read_bytes()) for path, source in renderer.static_files()]
     for path, data in outputs + files:
         target = site / path
@@ -102,15 +107,22 @@ def first_results(browser: Any, site: Path) -> dict[str, float]:
     }
 
 
+def index(project: Project, library: Library, out: Path, cache: Path) -> list[tuple[str, bytes]]:
+    """Build the search index as `digest build` does (its planning, pool and cache)."""
+    dirs = template_dirs(project.templates_dir)
+    return sorted(search_index(library, project.config, dirs, out, cache).items())
+
+
 def measure(size: int, out: Path, browser: Any) -> dict[str, Any]:
     project, library = prepare(size, out)
     cache = project.root / ".search-cache"
     shutil.rmtree(cache, ignore_errors=True)
+    run = time.time_ns()  # each build into a new folder: see bench.py's Trash
     started = time.perf_counter()
-    files = list(search_files(library, cache_dir=cache))
+    files = index(project, library, project.root / f"index-{run}-cold", cache)
     cold = time.perf_counter() - started
     started = time.perf_counter()
-    list(search_files(one_day_changed(library), cache_dir=cache))
+    index(project, one_day_changed(library), project.root / f"index-{run}-warm", cache)
     warm = time.perf_counter() - started
     shards = [data for path, data in files if "/shard-" in path]
     raw = sum(len(d) for d in shards)

@@ -1,4 +1,8 @@
-"""The ``digest`` command: parse arguments, call one function per command, report errors cleanly."""
+"""The ``digest`` command: parse arguments, call one function per command, report errors cleanly.
+
+Each ``run_*`` function wires the project's settings to one call of a stage package and prints
+what it returns; no command implements anything itself.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from digest import __version__
-from digest.build import build, terminal_progress
+from digest.build.run import build, terminal_progress
+from digest.dates import parse_iso_date
 from digest.errors import DigestError
-from digest.evaluate import evaluate, load_labels, mean_f1, misses
-from digest.ingest import classify_entry, ingest
-from digest.model import Entry, Theme
-from digest.parse import normalise_title, parse_file, parse_iso_date
-from digest.project import DEFAULTS_DIR, THEMES_NAME, Project, init_project
-from digest.store import load_stored_days
-from digest.themes import load_themes
+from digest.ingest.evaluate import evaluate, known_abstracts, load_labels, misses, report_lines
+from digest.ingest.merge import entry_record
+from digest.ingest.parse import parse_file
+from digest.ingest.run import ingest
+from digest.ingest.themes import load_themes
+from digest.model import Theme
+from digest.project import Project, default_themes, init_project
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_paths(
+    parser: argparse.ArgumentParser | None = None, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Return every command and sub-command path, e.g. ('themes', 'eval'): the README lists them."""
+    parser = parser or build_parser()
+    paths = []
+    for action in parser._actions:  # argparse keeps sub-commands only here
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append((*prefix, name))
+                paths.extend(command_paths(sub, (*prefix, name)))
+    return paths
+
+
 def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool) -> None:
     command.add_argument(
         "files",
@@ -189,7 +208,7 @@ def _themes_and_year(args: argparse.Namespace) -> tuple[tuple[Theme, ...], int |
     """Use the project's themes and year if there is a project, else the packaged defaults."""
     project = _project_or_none(args.project)
     if project is None:
-        return load_themes(DEFAULTS_DIR / THEMES_NAME), _year_option(args)
+        return load_themes(default_themes()), _year_option(args)
     return project.themes, _year_option(args) or project.config.year()
 
 
@@ -198,32 +217,16 @@ def run_parse(args: argparse.Namespace) -> int:
     themes, year = _themes_and_year(args)
     date = _date_option(args)
     entries = [e for path in args.files for e in parse_file(path, date=date, year=year)]
+    records = [entry_record(e, themes) for e in entries]
     if args.json:
-        json.dump(
-            [_entry_json(e, themes) for e in entries], sys.stdout, ensure_ascii=False, indent=1
-        )
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return 0
-    for entry in entries:
-        paper = classify_entry(entry, themes)
-        print(f"{entry.date}  {entry.id}  {','.join(paper.themes) or '-':<30}  {entry.title}")
+    for record in records:
+        themes_shown = ",".join(record["themes"]) or "-"  # type: ignore[arg-type]
+        print(f"{record['date']}  {record['id']}  {themes_shown:<30}  {record['title']}")
     print(f"{len(entries)} entries", file=sys.stderr)
     return 0
-
-
-def _entry_json(entry: Entry, themes: Sequence[Theme]) -> dict[str, object]:
-    paper = classify_entry(entry, themes)
-    return {
-        "id": entry.id,
-        "title": entry.title,
-        "abstract": entry.abstract,
-        "date": entry.date.isoformat(),
-        "themes": list(paper.themes),
-        "why": paper.why,
-        "source": entry.source,
-        "line": entry.line,
-        "truncated": entry.truncated,
-    }
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -232,12 +235,17 @@ def run_ingest(args: argparse.Namespace) -> int:
     files = args.files or project.raw_dumps()
     if not files:
         raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt files")
-    reports = ingest(project, files, date=_date_option(args), year=_year_option(args))
-    for report in reports:
+    year = _year_option(args) or project.config.year()
+    result = ingest(
+        project.digests_dir, files, project.themes, year=year, date=_date_option(args),
+        cache_dir=project.cache_dir,
+    )  # fmt: skip
+    for report in result.reports:
         state = "written" if report.written else "unchanged"
         print(f"{_relative(report.path)}: {report.added} new papers, {state}")
-    written = sum(r.written for r in reports)
-    print(f"{len(reports)} digest pages: {written} written, {len(reports) - written} unchanged")
+    written = sum(r.written for r in result.reports)
+    total = len(result.reports)
+    print(f"{total} digest pages: {written} written, {total - written} unchanged")
     return 0
 
 
@@ -258,8 +266,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     """Create a new project and say what to do next."""
-    created = init_project(args.dir)
-    for path in created:
+    for path in init_project(args.dir):
         print(f"created {path}")
     print(f"next: put raw page dumps in {args.dir / 'content' / 'raw'} and run `digest build`")
     return 0
@@ -267,19 +274,13 @@ def run_init(args: argparse.Namespace) -> int:
 
 def run_email(args: argparse.Namespace) -> int:
     """Write and/or send one day's email; the message goes to stdout unless --out or --send."""
-    from digest.mail import EmailOptions, email_digest
+    from digest.mail.command import EmailOptions, email_digest
 
     options = EmailOptions(
-        date=args.date,
-        out=args.out,
-        send=args.send,
-        to=tuple(args.to),
-        sender=args.sender,
-        smtp_host=args.smtp_host,
-        smtp_port=args.smtp_port,
-        force=args.force,
+        date=args.date, out=args.out, send=args.send, to=tuple(args.to), sender=args.sender,
+        smtp_host=args.smtp_host, smtp_port=args.smtp_port, force=args.force,
         base_url=args.base_url,
-    )
+    )  # fmt: skip
     report = email_digest(Project.find(args.project), options)
     if report.stdout is not None:
         sys.stdout.flush()
@@ -292,7 +293,7 @@ def run_email(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the project until Ctrl-C; rebuild and reload open pages on every change."""
-    from digest.serve import Preview, stop_on_sigterm
+    from digest.serve.preview import Preview, stop_on_sigterm
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0-65535, got {args.port}")
@@ -320,34 +321,16 @@ def run_themes_list(args: argparse.Namespace) -> int:
 def run_themes_eval(args: argparse.Namespace) -> int:
     """Print precision, recall and F1 of each theme against labelled papers."""
     themes, _ = _themes_and_year(args)
-    labelled = load_labels(args.labels, _known_abstracts(args))
-    scores = evaluate(themes, labelled)
-    print(f"{'theme':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>4} {'FP':>4} {'FN':>4}")
-    for s in scores:
-        print(
-            f"{s.theme:<20} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f}"
-            f" {s.tp:>4} {s.fp:>4} {s.fn:>4}"
-        )
-    print(f"{'mean F1':<20} {'':>9} {'':>7} {mean_f1(scores):>6.3f}   ({len(labelled)} papers)")
+    project = _project_or_none(args.project)
+    dumps = list(args.dumps) or (project.raw_dumps() if project else [])
+    digests = project.digests_dir if project and not args.dumps else None
+    labelled = load_labels(args.labels, known_abstracts(dumps, digests))
+    for line in report_lines(evaluate(themes, labelled), len(labelled)):
+        print(line)
     if args.misses:
         for kind, slug, title in misses(themes, labelled):
             print(f"{kind} {slug:<20} {title}")
     return 0
-
-
-def _known_abstracts(args: argparse.Namespace) -> dict[str, str]:
-    """Map normalised titles to abstracts from --from dumps, else the project's dumps and pages."""
-    project = _project_or_none(args.project)
-    dumps = list(args.dumps) or (project.raw_dumps() if project else [])
-    abstracts: dict[str, str] = {}
-    for path in dumps:
-        for entry in parse_file(path, date=dt.date(2000, 1, 1)):
-            abstracts.setdefault(normalise_title(entry.title), entry.abstract)
-    if project and not args.dumps:
-        for stored in load_stored_days(project.digests_dir).values():
-            for _, paper in stored.day.placed_papers():
-                abstracts.setdefault(normalise_title(paper.title), paper.abstract)
-    return abstracts
 
 
 def _relative(path: Path) -> str:

@@ -1,12 +1,16 @@
 """The plain data passed between pipeline stages.
 
-parse -> :class:`Entry`; classify -> :class:`Classification`; digests and load -> :class:`Paper`
-and :class:`Day`. Frozen so a stage cannot quietly change what another stage relies on.
+ingest reads dumps into :class:`Entry` records and matches them against :class:`Theme` rules
+(:class:`Match`); digest pages hold :class:`Day` records of :class:`Paper` entries, which every
+output reads. Frozen so a stage cannot quietly change what another stage relies on. This module
+imports nothing of digest's: every package may use it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 OTHER = "other"
@@ -132,3 +136,15 @@ def effective_themes(section: str, listed: tuple[str, ...]) -> tuple[str, ...]:
     if section in listed:
         return (section, *(t for t in listed if t != section))
     return (section, *listed[1:])
+
+
+def count_themes(papers_themes: Iterable[tuple[str, ...]]) -> Counter[str]:
+    """Count papers per theme: once in each of their themes, or once in OTHER if they have none.
+
+    The one counter behind a page's ``counts``, a day's theme links and the site's totals, so
+    they never disagree about a paper listed under several themes.
+    """
+    counts: Counter[str] = Counter()
+    for themes in papers_themes:
+        counts.update(themes or (OTHER,))
+    return counts

@@ -10,15 +10,19 @@ import yaml
 from digest.errors import DigestError
 
 LINE_KEY = "__line__"
+KEY_LINES = "__key_lines__"
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that records each mapping's 1-based line under ``__line__``."""
+    """A safe loader that records each mapping's 1-based line, and each of its keys' lines."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping[LINE_KEY] = node.start_mark.line + 1
+    mapping[KEY_LINES] = {
+        key.value: key.start_mark.line + 1 for key, _ in node.value if isinstance(key.value, str)
+    }
     return mapping
 
 
@@ -43,15 +47,19 @@ def load_yaml(path: Path) -> Any:
         raise DigestError(f"invalid YAML: {exc}", path) from None
 
 
-def line_of(mapping: Any) -> int | None:
-    """Return the line a mapping started on, if it is one."""
-    return mapping.get(LINE_KEY) if isinstance(mapping, dict) else None
+def line_of(mapping: Any, key: str | None = None) -> int | None:
+    """Return the line of ``key`` in a loaded mapping (else the line the mapping starts on)."""
+    if not isinstance(mapping, dict):
+        return None
+    if key is not None and key in mapping.get(KEY_LINES, {}):
+        return int(mapping[KEY_LINES][key])
+    return mapping.get(LINE_KEY)
 
 
 def without_lines(value: Any) -> Any:
     """Return a plain copy of loaded YAML with the line bookkeeping removed."""
     if isinstance(value, dict):
-        return {k: without_lines(v) for k, v in value.items() if k != LINE_KEY}
+        return {k: without_lines(v) for k, v in value.items() if k not in (LINE_KEY, KEY_LINES)}
     if isinstance(value, list):
         return [without_lines(v) for v in value]
     return value

@@ -1,4 +1,9 @@
-"""Shared fixtures: the shipped sample dumps and throw-away digest projects."""
+"""Shared fixtures: the test copies of the sample dumps and throw-away digest projects.
+
+Tests read their own data under ``tests/data/`` (a frozen copy of the sample dumps and settings,
+the ``tiny`` project of the golden files), never the repository's ``content/``: a user editing
+the sample project must not break the suite.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ import pytest
 from digest.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "content" / "raw"
 DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = DATA / "samples"
+SETTINGS = DATA / "project" / "digest.yaml"
+TINY = DATA / "tiny"
 SAMPLE_FILES = {
     "000": SAMPLES / "2024-10-21-000_5b4857cc01f2c5fc.txt",
     "001": SAMPLES / "001_0a8254aedcd5c906.txt",
@@ -30,13 +37,27 @@ class CliResult:
     err: str
 
 
+def make_project(root: Path) -> Path:
+    """Create a project with the test settings and the packaged themes, and no digests."""
+    from digest.project import default_themes
+
+    (root / "content" / "raw").mkdir(parents=True)
+    shutil.copy(SETTINGS, root / "content" / "digest.yaml")
+    shutil.copy(default_themes(), root / "content" / "themes.yaml")
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """Return a fresh project folder with the repository's settings and themes, and no digests."""
-    root = tmp_path / "proj"
-    (root / "content" / "raw").mkdir(parents=True)
-    for name in ("digest.yaml", "themes.yaml"):
-        shutil.copy(REPO / "content" / name, root / "content" / name)
+    """Return a fresh project folder with the test settings and themes, and no digests."""
+    return make_project(tmp_path / "proj")
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """Return a copy of the two-day ``tiny`` project the golden files are built from."""
+    root = tmp_path / "tiny"
+    shutil.copytree(TINY, root)
     return root
 
 
@@ -85,7 +106,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def sample_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the shipped sample project once into a temporary copy; return its site folder."""
-    from digest.build import build
+    from digest.build.run import build
     from digest.project import Project
 
     root = tmp_path_factory.mktemp("sample") / "proj"

@@ -19,13 +19,17 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-import digest.build as build_module
-import digest.views as views
-from digest.build import MANIFEST, SiteWriter, build
+import digest.build.pool as pool
+import digest.build.writer as writer
+import digest.site.plan as site_plan
+from digest.build.run import build
+from digest.build.writer import MANIFEST, SiteWriter
 from digest.errors import DigestError
-from digest.load import load_library
+from digest.pages.library import load_library
 from digest.project import Project
-from tests.conftest import DATA, SAMPLE_FILES, CliResult
+from digest.site.keys import Keys
+from digest.site.views import Views
+from tests.conftest import SAMPLE_FILES, CliResult
 
 Cli = Callable[..., CliResult]
 GOLDEN = Path(__file__).parent / "golden" / "site"
@@ -37,13 +41,6 @@ def files(site: Path) -> dict[str, bytes]:
         for p in sorted(site.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    root = tmp_path / "tiny"
-    shutil.copytree(DATA / "tiny", root)
-    return root
 
 
 class Links(HTMLParser):
@@ -135,7 +132,7 @@ def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
 def test_a_month_with_more_papers_than_a_sitemap_holds_goes_on_in_a_second_file(
     tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "SITEMAP_URLS", 2)
+    monkeypatch.setattr(site_plan, "SITEMAP_URLS", 2)
     build(Project.find(tiny))
     site = tiny / "site"
     index = [e[0].text for e in ET.parse(site / "sitemap.xml").getroot()]
@@ -155,7 +152,8 @@ def test_a_note_on_a_paper_leaves_the_sitemaps_alone(tiny: Path) -> None:
 
     def keys() -> dict[str, str | None]:
         library = load_library(project.digests_dir, project.themes)
-        return {spec.path: spec.key for spec in views.Views(library, project.config).plan()}
+        plan = site_plan.plan(Views(library, project.config), Keys(library))
+        return {spec.path: spec.key for spec in plan}
 
     before = keys()
     page = sorted(project.digests_dir.glob("*.md"))[0]
@@ -227,15 +225,15 @@ def test_two_worker_build_equals_one_process_build(
     build(project, out=tmp_path / "serial")
     shutil.rmtree(project.cache_dir)
     pools: list[str] = []
-    real_get_context = build_module.multiprocessing.get_context
+    real_get_context = pool.multiprocessing.get_context
 
     def spy(method: str) -> object:
         pools.append(method)
         return real_get_context(method)
 
-    monkeypatch.setattr(build_module, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 2)  # a one-core runner too
-    monkeypatch.setattr(build_module.multiprocessing, "get_context", spy)
+    monkeypatch.setattr(pool, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)  # a one-core runner too
+    monkeypatch.setattr(pool.multiprocessing, "get_context", spy)
     build(project, out=tmp_path / "pool")
     assert pools == ["fork"]
     assert files(tmp_path / "pool") == files(tmp_path / "serial")
@@ -269,7 +267,7 @@ def test_an_unlistable_folder_in_the_site_is_rebuilt_not_a_crash(
             raise PermissionError(13, "Permission denied", path)
         return real_scandir(path)
 
-    monkeypatch.setattr(build_module.os, "scandir", scandir)
+    monkeypatch.setattr(writer.os, "scandir", scandir)
     (tiny / "content/digests" / "2024-01-15.md").touch()  # not a no-op: pages are checked
     report = build(project)  # the papers' folder cannot be checked: its pages are written
     assert report.written == papers == 4

@@ -10,29 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import build_parser
+from digest.cli import command_paths
 from tests.conftest import REPO, SAMPLE_FILES, CliResult
 
 Cli = Callable[..., CliResult]
 
 
-def command_paths(parser: object = None, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Return every command and sub-command path, e.g. ('themes', 'eval')."""
-    import argparse
-
-    parser = parser or build_parser()
-    assert isinstance(parser, argparse.ArgumentParser)
-    paths = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                paths.append((*prefix, name))
-                paths.extend(command_paths(sub, (*prefix, name)))
-    return paths
-
-
-def test_parse_json_prints_one_object_per_entry(cli: Cli) -> None:
-    result = cli("parse", SAMPLE_FILES["001"], "--year", "2024", "--json", cwd=REPO)
+def test_parse_json_prints_one_object_per_entry(cli: Cli, project: Path) -> None:
+    result = cli("parse", SAMPLE_FILES["001"], "--year", "2024", "--json", cwd=project)
     assert result.code == 0, result.err
     entries = json.loads(result.out)
     assert len(entries) == 67
@@ -43,15 +28,15 @@ def test_parse_json_prints_one_object_per_entry(cli: Cli) -> None:
     assert isinstance(first["themes"], list)
 
 
-def test_parse_json_keeps_file_order_across_files(cli: Cli) -> None:
-    result = cli("parse", SAMPLE_FILES["002"], SAMPLE_FILES["001"], "--json", cwd=REPO)
+def test_parse_json_keeps_file_order_across_files(cli: Cli, project: Path) -> None:
+    result = cli("parse", SAMPLE_FILES["002"], SAMPLE_FILES["001"], "--json", cwd=project)
     entries = json.loads(result.out)
     assert [e["date"] for e in (entries[0], entries[-1])] == ["2024-03-17", "2024-04-24"]
     assert len(entries) == 66 + 67
 
 
-def test_parse_date_option_overrides_page_date(cli: Cli) -> None:
-    result = cli("parse", SAMPLE_FILES["001"], "--date", "2020-02-29", "--json", cwd=REPO)
+def test_parse_date_option_overrides_page_date(cli: Cli, project: Path) -> None:
+    result = cli("parse", SAMPLE_FILES["001"], "--date", "2020-02-29", "--json", cwd=project)
     assert {e["date"] for e in json.loads(result.out)} == {"2020-02-29"}
 
 
@@ -62,16 +47,18 @@ def test_parse_outside_a_project_uses_default_themes(cli: Cli, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=" ".join)
-def test_every_command_has_help_and_is_in_the_readme(path: tuple[str, ...], cli: Cli) -> None:
+def test_every_command_has_help_and_is_in_the_readme(
+    path: tuple[str, ...], cli: Cli, tmp_path: Path
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        cli(*path, "--help", cwd=REPO)
+        cli(*path, "--help", cwd=tmp_path)
     assert exit_info.value.code == 0
     readme = (REPO / "README.md").read_text()
     assert f"digest {' '.join(path)}" in readme
 
 
-def test_usage_mistakes_exit_2_with_one_line(cli: Cli) -> None:
-    result = cli("parse", cwd=REPO)
+def test_usage_mistakes_exit_2_with_one_line(cli: Cli, tmp_path: Path) -> None:
+    result = cli("parse", cwd=tmp_path)
     assert result.code == 2
     assert result.err.count("\n") == 1 and "digest: error:" in result.err
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.digests import parse_day, render_day, unchanged_by_reading
 from digest.model import Day, Paper, Section, Source, effective_themes
+from digest.pages.format import parse_day, render_day, unchanged_by_reading
 
 P = Path("day.md")
 SLUGS = ("decoupling", "quantization")

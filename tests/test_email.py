@@ -26,13 +26,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from digest.config import DEFAULTS_DIR, Config, EmailConfig, load_config
 from digest.errors import DigestError
-from digest.load import Library, LoadedDay, Placed, Record
-from digest.mail import HTML_LIMIT, Templates, render_email
+from digest.mail.message import HTML_LIMIT, Templates, render_email
+from digest.mail.smtp import Server, deliver
 from digest.model import Day, Paper, Section
-from digest.project import Config, EmailConfig, Project, load_config
-from digest.smtp import Server, deliver
-from tests.conftest import REPO, SAMPLE_FILES, CliResult
+from digest.pages.library import Library, LoadedDay, Placed, Record
+from digest.project import Project
+from tests.conftest import SAMPLE_FILES, CliResult, make_project
 
 Cli = Callable[..., CliResult]
 GOLDEN = Path(__file__).parent / "golden" / "email"
@@ -93,7 +94,7 @@ email:
 
 
 @pytest.fixture
-def tiny(project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
+def small_day(project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project with one four-paper day (2024-03-20), email settings and a base_url."""
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     (project / "content" / "raw" / "2024-03-20.txt").write_text(DUMP, encoding="utf-8")
@@ -140,10 +141,10 @@ def header(message: EmailMessage, name: str) -> str:
 # --- the message -----------------------------------------------------------------------------
 
 
-def test_golden_files_of_a_small_day(tiny: Path, cli: Cli) -> None:
-    message = write_eml(cli, tiny)
+def test_golden_files_of_a_small_day(small_day: Path, cli: Cli) -> None:
+    message = write_eml(cli, small_day)
     text, html = parts(message)
-    raw = (tiny / "out.eml").read_bytes().split(b"\r\n\r\n")[0] + b"\r\n"
+    raw = (small_day / "out.eml").read_bytes().split(b"\r\n\r\n")[0] + b"\r\n"
     headers = raw.decode("ascii").replace("\r\n", "\n")
     actual = {"tiny.headers": headers, "tiny.txt": text, "tiny.html": html}
     if os.environ.get("DIGEST_UPDATE_GOLDEN"):
@@ -154,17 +155,17 @@ def test_golden_files_of_a_small_day(tiny: Path, cli: Cli) -> None:
     assert actual == expected
 
 
-def test_same_input_gives_byte_identical_eml(tiny: Path, cli: Cli) -> None:
-    first, second = tiny / "a.eml", tiny / "b.eml"
-    assert cli("email", "--out", first, cwd=tiny).code == 0
-    assert cli("email", "2024-03-20", "--out", second, cwd=tiny).code == 0
+def test_same_input_gives_byte_identical_eml(small_day: Path, cli: Cli) -> None:
+    first, second = small_day / "a.eml", small_day / "b.eml"
+    assert cli("email", "--out", first, cwd=small_day).code == 0
+    assert cli("email", "2024-03-20", "--out", second, cwd=small_day).code == 0
     data = first.read_bytes()
     assert data == second.read_bytes()
     assert b"\r\n" in data and all(len(line) <= 78 for line in data.split(b"\r\n"))
 
 
-def test_message_parts_headers_and_links(tiny: Path, cli: Cli) -> None:
-    message = write_eml(cli, tiny)
+def test_message_parts_headers_and_links(small_day: Path, cli: Cli) -> None:
+    message = write_eml(cli, small_day)
     text, html = parts(message)
     assert header(message, "Subject") == (
         "Tiny digest, 20 Mar 2024: 9 papers (1 decoupling, 3 quantization, 2 INR)"
@@ -194,8 +195,8 @@ def test_message_parts_headers_and_links(tiny: Path, cli: Cli) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; " in html and "<b>bold</b>" not in html
 
 
-def test_html_is_email_safe(tiny: Path, cli: Cli) -> None:
-    _, html = parts(write_eml(cli, tiny))
+def test_html_is_email_safe(small_day: Path, cli: Cli) -> None:
+    _, html = parts(write_eml(cli, small_day))
     lowered = html.lower()
     assert "<script" not in lowered and "<img" not in lowered and "<link" not in lowered
     assert '<meta name="color-scheme" content="light dark">' in html
@@ -208,10 +209,7 @@ def test_html_is_email_safe(tiny: Path, cli: Cli) -> None:
 
 
 def test_largest_sample_day_stays_under_gmail_clipping(tmp_path: Path, cli: Cli) -> None:
-    root = tmp_path / "sample"
-    (root / "content" / "raw").mkdir(parents=True)
-    for name in ("digest.yaml", "themes.yaml"):
-        (root / "content" / name).write_bytes((REPO / "content" / name).read_bytes())
+    root = make_project(tmp_path / "sample")
     raw = SAMPLE_FILES["000"]
     (root / "content" / "raw" / raw.name).write_bytes(raw.read_bytes())
     assert cli("ingest", cwd=root).code == 0
@@ -229,8 +227,8 @@ def test_largest_sample_day_stays_under_gmail_clipping(tmp_path: Path, cli: Cli)
     )
 
 
-def test_huge_limits_are_shrunk_to_fit(tiny: Path) -> None:
-    project = Project.find(tiny)
+def test_huge_limits_are_shrunk_to_fit(small_day: Path) -> None:
+    project = Project.find(small_day)
     library, day = _library_with(40 * [("A long paper title about quantization", "word " * 900)])
     email_config = EmailConfig(max_papers=1000, abstract_length=100_000)
     config = Config(base_url=BASE, email=email_config)
@@ -239,8 +237,8 @@ def test_huge_limits_are_shrunk_to_fit(tiny: Path) -> None:
     assert rendered.limits.max_papers < 1000 and rendered.limits.abstract_length < 100_000
 
 
-def test_titles_cannot_inject_headers(tiny: Path) -> None:
-    project = Project.find(tiny)
+def test_titles_cannot_inject_headers(small_day: Path) -> None:
+    project = Project.find(small_day)
     evil = "Quantization\r\nBcc: evil@example.com\r\n\r\nbody"
     library, day = _library_with([(evil, "x\r\nBcc: evil2@example.com"), ("A\u2028B\x85C", "")])
     config = Config(title="Digest\nBcc: evil3@example.com", base_url=BASE)
@@ -256,12 +254,12 @@ def test_titles_cannot_inject_headers(tiny: Path) -> None:
     assert "A B C" in html
 
 
-def test_non_ascii_headers_are_rfc2047_encoded(tiny: Path, cli: Cli) -> None:
-    config = tiny / "content" / "digest.yaml"
+def test_non_ascii_headers_are_rfc2047_encoded(small_day: Path, cli: Cli) -> None:
+    config = small_day / "content" / "digest.yaml"
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("title: Tiny digest", "title: Résumé Δ"), "utf-8")
-    out = tiny / "x.eml"
-    assert cli("email", "--out", out, cwd=tiny).code == 0
+    out = small_day / "x.eml"
+    assert cli("email", "--out", out, cwd=small_day).code == 0
     data = out.read_bytes()
     assert data.isascii()
     assert b"=?utf-8?" in data.split(b"\r\n\r\n")[0]
@@ -270,25 +268,25 @@ def test_non_ascii_headers_are_rfc2047_encoded(tiny: Path, cli: Cli) -> None:
     assert message["To"].addresses[1].display_name == "Zoë Ü"
 
 
-def test_missing_base_url_is_a_clear_error(tiny: Path, cli: Cli) -> None:
-    config = tiny / "content" / "digest.yaml"
+def test_missing_base_url_is_a_clear_error(small_day: Path, cli: Cli) -> None:
+    config = small_day / "content" / "digest.yaml"
     config.write_text(config.read_text("utf-8").replace(f"base_url: {BASE}", "base_url: ''"))
-    result = cli("email", "--out", tiny / "x.eml", cwd=tiny)
+    result = cli("email", "--out", small_day / "x.eml", cwd=small_day)
     assert result.code == 1 and result.out == ""
     assert result.err.count("\n") == 1 and "base_url is not set" in result.err
-    assert "--base-url" in result.err and not (tiny / "x.eml").exists()
-    assert cli("email", "--base-url", BASE, "--out", tiny / "x.eml", cwd=tiny).code == 0
+    assert "--base-url" in result.err and not (small_day / "x.eml").exists()
+    assert cli("email", "--base-url", BASE, "--out", small_day / "x.eml", cwd=small_day).code == 0
 
 
-def test_without_out_or_send_the_message_goes_to_stdout(tiny: Path, cli: Cli) -> None:
-    result = cli("email", cwd=tiny)
+def test_without_out_or_send_the_message_goes_to_stdout(small_day: Path, cli: Cli) -> None:
+    result = cli("email", cwd=small_day)
     assert result.code == 0, result.err
     assert result.out.startswith("Subject:") and "Tiny digest, 20 Mar 2024" in result.out
     assert "Content-Type: multipart/alternative" in result.out
 
 
-def test_unknown_day_names_the_days_there_are(tiny: Path, cli: Cli) -> None:
-    result = cli("email", "2024-03-21", cwd=tiny)
+def test_unknown_day_names_the_days_there_are(small_day: Path, cli: Cli) -> None:
+    result = cli("email", "2024-03-21", cwd=small_day)
     assert result.code == 1
     assert "no digest for 2024-03-21" in result.err and "2024-03-20" in result.err
 
@@ -312,10 +310,8 @@ def test_email_settings_are_checked(tmp_path: Path, settings: str, message: str)
         load_config(path)
 
 
-def test_shipped_settings_have_a_working_email_section() -> None:
-    email_config = load_config(REPO / "content" / "digest.yaml").email
-    assert email_config.sender and email_config.to
-    assert load_config(REPO / "digest" / "defaults" / "digest.yaml").email == EmailConfig()
+def test_packaged_settings_have_the_default_email_section() -> None:
+    assert load_config(DEFAULTS_DIR / "digest.yaml").email == EmailConfig()
 
 
 # --- delivery over SMTP ----------------------------------------------------------------------
@@ -374,7 +370,7 @@ def smtp() -> Iterator[tuple[Handler, int]]:
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("digest.smtp.RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr("digest.mail.smtp.RETRY_DELAYS", (0.0, 0.0))
 
 
 def send(cli: Cli, root: Path, port: int, *args: str) -> CliResult:
@@ -388,9 +384,11 @@ def sent_log(root: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
 
 
-def test_send_delivers_both_parts_once(tiny: Path, cli: Cli, smtp: tuple[Handler, int]) -> None:
+def test_send_delivers_both_parts_once(
+    small_day: Path, cli: Cli, smtp: tuple[Handler, int]
+) -> None:
     handler, port = smtp
-    result = send(cli, tiny, port)
+    result = send(cli, small_day, port)
     assert result.code == 0, result.err
     assert result.out.startswith("sent 2024-03-20 to reader@example.org, Zoë Ü <zoe@example.org>")
     [envelope] = handler.received
@@ -405,64 +403,66 @@ def test_send_delivers_both_parts_once(tiny: Path, cli: Cli, smtp: tuple[Handler
     assert message["To"].addresses[1].display_name == "Zoë Ü"
     assert message["Message-ID"].startswith("<digest.20240320.")
     assert message["Date"].datetime.year >= 2025, "a sent message is dated when it is sent"
-    [logged] = sent_log(tiny)
+    [logged] = sent_log(small_day)
     assert logged["date"] == "2024-03-20"
     assert logged["to"] == ["reader@example.org", "zoe@example.org"]
     assert logged["message_id"] == message["Message-ID"]
     dt.datetime.fromisoformat(logged["sent_at"])
 
-    again = send(cli, tiny, port)
+    again = send(cli, small_day, port)
     assert again.code == 0 and "already sent to reader@example.org" in again.out
-    assert len(handler.received) == 1 and len(sent_log(tiny)) == 1
+    assert len(handler.received) == 1 and len(sent_log(small_day)) == 1
 
-    forced = send(cli, tiny, port, "--force")
+    forced = send(cli, small_day, port, "--force")
     assert forced.code == 0, forced.err
-    assert len(handler.received) == 2 and len(sent_log(tiny)) == 2
+    assert len(handler.received) == 2 and len(sent_log(small_day)) == 2
 
 
 def test_new_recipients_get_a_day_already_sent_to_others(
-    tiny: Path, cli: Cli, smtp: tuple[Handler, int]
+    small_day: Path, cli: Cli, smtp: tuple[Handler, int]
 ) -> None:
     handler, port = smtp
-    assert send(cli, tiny, port, "--to", "a@example.org").code == 0
-    result = send(cli, tiny, port, "--to", "a@example.org", "--to", "b@example.org")
+    assert send(cli, small_day, port, "--to", "a@example.org").code == 0
+    result = send(cli, small_day, port, "--to", "a@example.org", "--to", "b@example.org")
     assert result.code == 0, result.err
     assert [e.rcpt_tos for e in handler.received] == [["a@example.org"], ["b@example.org"]]
     content = handler.received[1].content
     assert isinstance(content, bytes) and parse(content)["To"] == "b@example.org"
 
 
-def test_refused_connection_is_one_line_and_not_logged(tiny: Path, cli: Cli) -> None:
-    result = send(cli, tiny, free_port())
+def test_refused_connection_is_one_line_and_not_logged(small_day: Path, cli: Cli) -> None:
+    result = send(cli, small_day, free_port())
     assert result.code == 1
     assert result.err.startswith("digest: error: cannot connect to SMTP server 127.0.0.1:")
     assert "refused" in result.err.lower() and result.err.count("\n") == 1
-    assert sent_log(tiny) == []
+    assert sent_log(small_day) == []
 
 
-def test_rejected_recipient_sends_nothing(tiny: Path, cli: Cli, smtp: tuple[Handler, int]) -> None:
+def test_rejected_recipient_sends_nothing(
+    small_day: Path, cli: Cli, smtp: tuple[Handler, int]
+) -> None:
     handler, port = smtp
     handler.refuse = {"zoe@example.org"}
-    result = send(cli, tiny, port)
+    result = send(cli, small_day, port)
     assert result.code == 1
     assert "recipient refused: zoe@example.org (550 5.1.1 No such user here)" in result.err
     assert result.err.count("\n") == 1
-    assert handler.received == [] and sent_log(tiny) == []
+    assert handler.received == [] and sent_log(small_day) == []
 
 
 def test_transient_failure_is_retried(
-    tiny: Path, cli: Cli, smtp: tuple[Handler, int], caplog: pytest.LogCaptureFixture
+    small_day: Path, cli: Cli, smtp: tuple[Handler, int], caplog: pytest.LogCaptureFixture
 ) -> None:
     handler, port = smtp
     handler.defer_data = 1
-    result = send(cli, tiny, port)
+    result = send(cli, small_day, port)
     assert result.code == 0, result.err
     assert "451 4.3.0 Try again later; retrying" in caplog.text
-    assert len(handler.received) == 1 and len(sent_log(tiny)) == 1
+    assert len(handler.received) == 1 and len(sent_log(small_day)) == 1
 
 
 def test_transient_failure_gives_up_after_the_retries(
-    tiny: Path, smtp: tuple[Handler, int]
+    small_day: Path, smtp: tuple[Handler, int]
 ) -> None:
     handler, port = smtp
     handler.defer_data = 10
@@ -475,33 +475,33 @@ def test_transient_failure_gives_up_after_the_retries(
 
 
 def test_login_uses_the_password_from_the_environment(
-    tiny: Path, cli: Cli, smtp: tuple[Handler, int], monkeypatch: pytest.MonkeyPatch
+    small_day: Path, cli: Cli, smtp: tuple[Handler, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     handler, port = smtp
-    config = tiny / "content" / "digest.yaml"
+    config = small_day / "content" / "digest.yaml"
     config.write_text(
         config.read_text("utf-8").replace("security: none", "security: none\n    user: bot")
     )
-    missing = send(cli, tiny, port)
+    missing = send(cli, small_day, port)
     assert missing.code == 1 and "DIGEST_SMTP_PASSWORD" in missing.err
 
     monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "wrong")
-    refused = send(cli, tiny, port)
+    refused = send(cli, small_day, port)
     assert refused.code == 1 and "login as 'bot' refused: 535" in refused.err
-    assert "wrong" not in refused.err and handler.received == [] and sent_log(tiny) == []
+    assert "wrong" not in refused.err and handler.received == [] and sent_log(small_day) == []
 
     monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
-    accepted = send(cli, tiny, port)
+    accepted = send(cli, small_day, port)
     assert accepted.code == 0, accepted.err
     assert len(handler.received) == 1
-    assert "s3cret" not in (tiny / "content" / "sent-log.jsonl").read_text("utf-8")
+    assert "s3cret" not in (small_day / "content" / "sent-log.jsonl").read_text("utf-8")
 
 
-def test_send_without_recipients_is_an_error(tiny: Path, cli: Cli) -> None:
-    config = tiny / "content" / "digest.yaml"
+def test_send_without_recipients_is_an_error(small_day: Path, cli: Cli) -> None:
+    config = small_day / "content" / "digest.yaml"
     text = config.read_text("utf-8")
     config.write_text(text.replace('to: [reader@example.org, "Zoë Ü <zoe@example.org>"]', ""))
-    result = send(cli, tiny, free_port())
+    result = send(cli, small_day, free_port())
     assert result.code == 1 and "no recipients" in result.err
 
 
@@ -527,12 +527,12 @@ def _render(library: Library, day: LoadedDay, config: Config, project: Project) 
 
 
 def test_starttls_missing_on_the_server_is_a_clear_error(
-    tiny: Path, cli: Cli, smtp: tuple[Handler, int]
+    small_day: Path, cli: Cli, smtp: tuple[Handler, int]
 ) -> None:
     handler, port = smtp
-    config = tiny / "content" / "digest.yaml"
+    config = small_day / "content" / "digest.yaml"
     config.write_text(config.read_text("utf-8").replace("security: none", "security: starttls"))
-    result = send(cli, tiny, port)
+    result = send(cli, small_day, port)
     assert result.code == 1 and result.err.count("\n") == 1
     assert "STARTTLS" in result.err and "email.smtp.security" in result.err
-    assert handler.received == [] and sent_log(tiny) == []
+    assert handler.received == [] and sent_log(small_day) == []

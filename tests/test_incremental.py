@@ -7,15 +7,12 @@ no input changed; these tests hold that to the only standard that matters, a fre
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from digest.build import MANIFEST, build
+from digest.build.run import build
+from digest.build.writer import MANIFEST
 from digest.project import Project
-from tests.conftest import DATA
 
 DAY3 = """Jan 17
 
@@ -86,13 +83,6 @@ EDITS: list[Callable[[Path], None]] = [
     edit_template,
     edit_config,
 ]
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    root = tmp_path / "tiny"
-    shutil.copytree(DATA / "tiny", root)
-    return root
 
 
 def test_incremental_builds_match_clean_builds_after_each_edit(tiny: Path, tmp_path: Path) -> None:

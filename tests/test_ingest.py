@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from digest.digests import read_day
+from digest.pages.format import read_day
 from tests.conftest import SAMPLE_FILES, CliResult
 
 Cli = Callable[..., CliResult]

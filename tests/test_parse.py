@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digest.errors import DigestError
-from digest.parse import paper_id, parse_file, parse_text
+from digest.ingest.parse import paper_id, parse_file, parse_text
 from tests.conftest import SAMPLE_FILES
 
 D = dt.date(2024, 4, 24)

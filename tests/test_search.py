@@ -15,10 +15,30 @@ from lunr.stemmer import stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.trimmer import trimmer
 
-from digest import search
-from digest.load import Library, load_library
+import digest.build.pool as pool
+from digest.build.run import search_index
+from digest.config import Config
+from digest.pages.library import Library, load_library
 from digest.project import Project
-from digest.search import FIELDS, dumps, lunr_index, search_docs, search_files, snippet, terms
+from digest.site import search
+from digest.site.lunr import FIELDS, lunr_index, terms
+from digest.site.search import doc_fields, dumps, search_docs, snippet
+from digest.site.templates import DEFAULT_TEMPLATES
+
+OUTPUTS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def index_outputs(tmp_path: Path) -> None:
+    """Give each test a folder for the indexes it builds (one new folder a build)."""
+    OUTPUTS[:] = [tmp_path / "indexes"]
+
+
+def search_files(library: Library, cache_dir: Path | None = None) -> list[tuple[str, bytes]]:
+    """Build the index through the build's own code (planning, pool, cache), into a new folder."""
+    out = OUTPUTS[0] / str(len(list(OUTPUTS[0].glob("*"))) if OUTPUTS[0].exists() else 0)
+    files = search_index(library, Config(), [DEFAULT_TEMPLATES], out, cache_dir)
+    return sorted(files.items())
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +68,7 @@ def lunr_py_index(docs: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def test_index_is_identical_to_lunr_py_on_the_sample(library: Library) -> None:
-    docs = [search._doc_fields(d) for d in search_docs(library)]
+    docs = [doc_fields(d) for d in search_docs(library)]
     assert dumps(lunr_index(docs)) == dumps(lunr_py_index(docs))
 
 
@@ -171,8 +191,10 @@ def _retitled(library: Library, first_seen: dt.date, title: str) -> Library:
 def test_parallel_build_gives_the_same_bytes(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "PARALLEL_FROM", 1)
-    assert list(search_files(library, workers=2)) == list(search_files(library, workers=1))
+    serial = search_files(library)
+    monkeypatch.setattr(pool, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
+    assert search_files(library) == serial
 
 
 def test_hostile_text_stays_a_json_string(library: Library) -> None:

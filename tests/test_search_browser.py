@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from digest.build import build
+from digest.build.run import build
 from digest.project import Project
 
 RESULT = "#search-results li.search-result"

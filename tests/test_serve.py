@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,17 +20,11 @@ from typing import Any
 
 import pytest
 
-from digest.serve import (
-    EVENTS_URL,
-    STATUS_URL,
-    Preview,
-    Problem,
-    Refused,
-    Snippets,
-    site_parts,
-)
+from digest.serve.http import EVENTS_URL, STATUS_URL, Refused, Snippets, site_parts
+from digest.serve.preview import Preview
+from digest.serve.state import Problem
+from digest.site.templates import DEFAULT_TEMPLATES
 
-TINY = Path(__file__).resolve().parent / "data" / "tiny"
 DAY3 = "Jan 17\n\nA Third Day of Tiny Quantization\n\nWe quantize tiny models to 2 bits.\n"
 
 
@@ -84,15 +77,9 @@ def wait_until(check: Callable[[], object], timeout: float = 5.0) -> float:
     return time.monotonic() - started
 
 
-def copy_tiny(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    shutil.copytree(TINY, root)
-    return root
-
-
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    root = copy_tiny(tmp_path)
+def served(tiny: Path, tmp_path: Path) -> Iterator[Served]:
+    root = tiny
     terminal = Terminal()
     preview = Preview(root, port=0, say=terminal.out.append, warn=terminal.err.append)
     with preview:
@@ -237,8 +224,8 @@ def test_a_broken_template_keeps_the_last_good_site_and_recovers(served: Served)
     assert b"<h1>Fixed day</h1>" in served.get("/days/2024-01-15.html")
 
 
-def test_no_good_build_yet_serves_the_error_escaped(tmp_path: Path) -> None:
-    root = copy_tiny(tmp_path)
+def test_no_good_build_yet_serves_the_error_escaped(tiny: Path, tmp_path: Path) -> None:
+    root = tiny
     (root / "templates").mkdir()
     (root / "templates" / "base.html").write_text("{% if <script>alert(1)</script> %}")
     terminal = Terminal()
@@ -252,7 +239,7 @@ def test_no_good_build_yet_serves_the_error_escaped(tmp_path: Path) -> None:
 
 
 def test_error_page_template_escapes_untrusted_text() -> None:
-    page = Snippets().error_page(
+    page = Snippets([DEFAULT_TEMPLATES]).error_page(
         {"message": "<img src=x onerror=alert(1)>", "path": "a<b", "line": 1}
     )
     assert b"&lt;img src=x onerror=alert(1)&gt;" in page and b"<img" not in page
@@ -364,8 +351,8 @@ def test_traversal_and_symlinks_out_are_refused(served: Served, tmp_path: Path) 
 # --- the command ---------------------------------------------------------------------------
 
 
-def test_port_in_use_is_one_clear_line(cli: Any, tmp_path: Path) -> None:
-    root = copy_tiny(tmp_path)
+def test_port_in_use_is_one_clear_line(tiny: Path, cli: Any, tmp_path: Path) -> None:
+    root = tiny
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -379,8 +366,8 @@ def test_port_in_use_is_one_clear_line(cli: Any, tmp_path: Path) -> None:
     assert not (root / ".digest-serve").exists()  # failed before building anything
 
 
-def test_ctrl_c_stops_within_a_second(tmp_path: Path) -> None:
-    root = copy_tiny(tmp_path)
+def test_ctrl_c_stops_within_a_second(tiny: Path, tmp_path: Path) -> None:
+    root = tiny
     process = subprocess.Popen(
         [sys.executable, "-m", "digest", "serve", "--port", "0"],
         cwd=root,
@@ -459,18 +446,18 @@ def test_an_open_tab_shows_the_error_overlay_and_clears_it(browser: Any, served:
         page.close()
 
 
-def test_changed_file_count_reads_the_build_manifest(tmp_path: Path) -> None:
+def test_changed_file_count_reads_the_build_manifest(tiny: Path, tmp_path: Path) -> None:
     """The rebuild summary counts site files that differ (not the manifest's own keys)."""
-    from digest.build import build
+    from digest.build.run import build
     from digest.project import Project
-    from digest.serve import _changed_files
+    from digest.serve.rebuild import changed_files
 
-    root = copy_tiny(tmp_path)
+    root = tiny
     project = Project.find(root)
     build(project, out=tmp_path / "a")
     build(project, out=tmp_path / "b")
-    assert _changed_files(tmp_path / "a", tmp_path / "b") == 0
+    assert changed_files(tmp_path / "a", tmp_path / "b") == 0
     (root / "content/raw/day3.txt").write_text(DAY3)
     build(project, out=tmp_path / "b")
-    assert _changed_files(tmp_path / "a", tmp_path / "b") > 10  # new day, paper, theme pages
-    assert _changed_files(None, tmp_path / "b") > 30  # every file of a first build
+    assert changed_files(tmp_path / "a", tmp_path / "b") > 10  # new day, paper, theme pages
+    assert changed_files(None, tmp_path / "b") > 30  # every file of a first build

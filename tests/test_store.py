@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pickle
 import shutil
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from digest import __version__, store
-from digest.build import build
+from digest import __version__
+from digest.build.run import build
+from digest.pages import cache
+from digest.pages.cache import load_stored_days, parse_page
 from digest.project import Project
-from digest.store import load_stored_days
 from tests.conftest import DATA
 
 
@@ -84,21 +86,25 @@ def test_cache_of_a_deleted_page_is_dropped(built: Project) -> None:
     assert len(names) == 1 and f"{page.name}.pickle" not in names
 
 
-def test_a_build_that_ingests_reads_each_page_once(
+def test_a_build_that_ingests_parses_only_the_pages_it_did_not_write(
     built: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Ingest hands the build the pages it wrote: the build never reads its own output back."""
     shutil.rmtree(built.cache_dir)  # cold cache, two digest pages, one new dump
     (built.raw_dir / "day3.txt").write_text(
         "Jan 20\n\nA New Paper on Codebooks\n\nWe study codebooks for vector quantization.\n"
     )
     parsed: list[str] = []
-    real_parse = store._parse
+    real_parse = cache.parse_page
 
     def counting_parse(path: Path) -> object:
         parsed.append(path.name)
         return real_parse(path)
 
-    monkeypatch.setattr(store, "_parse", counting_parse)
+    monkeypatch.setattr(cache, "parse_page", counting_parse)
     report = build(built)
     assert len(report.ingested) == 1
-    assert sorted(parsed) == sorted(p.name for p in built.digests_dir.glob("*.md"))
+    assert sorted(parsed) == ["2024-01-15.md", "2024-01-16.md"]  # not the new 2024-01-20.md
+    again = load_stored_days(built.digests_dir, built.cache_dir)  # cached, as ingest left it
+    assert parsed == ["2024-01-15.md", "2024-01-16.md"]
+    assert again[dt.date(2024, 1, 20)].day == parse_page(built.digests_dir / "2024-01-20.md")[1]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from digest.config import DEFAULTS_DIR
 from digest.errors import DigestError
-from digest.project import DEFAULTS_DIR
-from digest.themes import classify, load_themes, match_theme
-from tests.conftest import DATA, REPO, CliResult
+from digest.ingest.classify import classify, match_theme
+from digest.ingest.themes import load_themes
+from tests.conftest import DATA, SAMPLE_FILES, CliResult
 
 Cli = Callable[..., CliResult]
 
@@ -73,13 +74,9 @@ def test_default_themes_are_the_four_documented_ones() -> None:
     assert all(t.description for t in themes)
 
 
-def test_sample_project_ships_the_default_themes() -> None:
-    """The repository's own project uses the packaged defaults; they must not drift apart."""
-    assert (REPO / "content/themes.yaml").read_text() == (DEFAULTS_DIR / "themes.yaml").read_text()
-
-
-def test_themes_eval_on_dev_labels_reaches_target(cli: Cli) -> None:
-    result = cli("themes", "eval", DATA / "dev_labels.json", cwd=REPO)
+def test_themes_eval_on_dev_labels_reaches_target(cli: Cli, project: Path) -> None:
+    labels = DATA / "dev_labels.json"
+    result = cli("themes", "eval", labels, "--from", *SAMPLE_FILES.values(), cwd=project)
     assert result.code == 0, result.err
     rows = {line.split()[0]: line.split() for line in result.out.splitlines()[1:]}
     assert set(rows) == {"decoupling", "quantization", "inr", "unified-multimodal", "mean"}

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from digest.load import Library, LoadedDay, Placed, Record
+from digest.config import Config
 from digest.model import Day, Paper, Theme
-from digest.project import Config
-from digest.views import Segment, Views, related_papers, split_math, theme_path, weekly_trend
+from digest.pages.library import Library, LoadedDay, Placed, Record
+from digest.site.charts import weekly_trend
+from digest.site.keys import Keys
+from digest.site.plan import theme_plan
+from digest.site.records import Segment
+from digest.site.related import related_papers
+from digest.site.views import Views, split_math
+from digest.urls import theme_path
 
 D1, D2, D3 = dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 9)
 THEMES = (Theme("q", "Quantization", "Low bits.", ()), Theme("inr", "INR", "Fields.", ()))
@@ -77,7 +83,7 @@ def test_day_groups_file_each_paper_once_and_list_it_again_under_other_themes() 
 def test_theme_archive_pages_are_stable_runs_from_the_oldest() -> None:
     records = [record(f"p{i:02d}", ("q",), D1 + dt.timedelta(days=i)) for i in range(5)]
     views = Views(library(records), Config(page_size=2))
-    specs = list(views.theme_plan("q"))
+    specs = list(theme_plan(views, Keys(views.library), "q"))
     assert [s.path for s in specs] == [
         theme_path("q"),
         theme_path("q", 1),
@@ -99,7 +105,7 @@ def test_theme_archive_pages_are_stable_runs_from_the_oldest() -> None:
         library([*records, record("p05", ("q",), D1 + dt.timedelta(days=5))]), Config(page_size=2)
     )
     before = {s.path: s.key for s in specs}
-    after = {s.path: s.key for s in grown.theme_plan("q")}
+    after = {s.path: s.key for s in theme_plan(grown, Keys(grown.library), "q")}
     assert [p for p in after if before.get(p) != after[p] or after[p] is None] == [
         theme_path("q"),
         theme_path("q", 3),

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 
 import pytest
 
-from digest.watch import Change, Debouncer, Layout, Watcher, classify_event
+from digest.serve.watch import Change, Debouncer, Layout, Watcher, classify_event
 
 ROOT = PurePath("/p")
 LAYOUT = Layout.of(Path("/p"))

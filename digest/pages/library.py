@@ -1,17 +1,19 @@
-"""Load every digest page into one :class:`Library`, the data every output is made from.
+"""The library: every digest page joined into one :class:`Library`, the data outputs read.
 
 Gather everything first, then render: the day pages, theme pages, permalinks, feeds, search
-index and email all see the same papers with the same themes and dates.
+index and email all see the same papers with the same themes and dates. Outputs read the
+library only, never each other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from digest.model import OTHER, Day, Paper, Theme, effective_themes
-from digest.store import StoredDay, load_stored_days
+from digest.model import OTHER, OTHER_NAME, Day, Paper, Theme, effective_themes
+from digest.pages.cache import StoredDay, load_stored_days
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,15 @@ class Library:
 
     def theme(self, slug: str) -> Theme | None:
         return next((t for t in self.themes if t.slug == slug), None)
+
+    def theme_name(self, slug: str) -> str:
+        """Return a theme's name (configured, or "Other"); a hand-made slug is its own name."""
+        return self.theme_names.get(slug, slug)
+
+    @cached_property
+    def theme_names(self) -> dict[str, str]:
+        """Map every configured slug, and OTHER, to its name: the one slug-to-name map."""
+        return {t.slug: t.name for t in self.themes} | {OTHER: OTHER_NAME}
 
     def theme_slugs(self) -> list[str]:
         """Return configured slugs, then slugs only hand edits use, in first-use order."""

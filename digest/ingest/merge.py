@@ -1,93 +1,21 @@
-"""Ingest raw dumps: parse, classify, and merge the papers into the dated Markdown digests.
+"""Merge new papers into digest pages (:class:`Day` records), without disk: pure functions.
 
-Merging (not regenerating) is what keeps people's edits: a page already on disk is read back,
-papers it already has are left exactly as they are (notes, moves between themes), only new
-papers are added, and a dump already recorded in a page's sources (same SHA-256) adds nothing.
-Everything is parsed and checked before the first byte is written; a page that could not be
-read back without losing an edit is refused, naming the file.
+Merging (not regenerating) is what keeps people's edits: papers a page already has are left
+exactly as they are (notes, moves between themes), only new papers are added, and a dump
+already recorded in a page's sources (same SHA-256) adds nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
-from digest.digests import (
-    day_title,
-    digest_path,
-    render_day,
-    unchanged_by_reading,
-)
-from digest.errors import DigestError
-from digest.fsutil import sha256_file, write_if_changed
+from digest.ingest.classify import classify
 from digest.model import OTHER, OTHER_NAME, Day, Entry, Paper, Section, Source, Theme
-from digest.parse import parse_file
-from digest.project import Project
-from digest.store import StoredDay, load_stored_days
-from digest.themes import classify
 
 
-@dataclass(frozen=True)
-class DayReport:
-    """What ingest did to one day's page."""
-
-    path: Path
-    added: int
-    written: bool
-
-
-def ingest(
-    project: Project,
-    files: Sequence[Path],
-    *,
-    date: dt.date | None = None,
-    year: int | None = None,
-) -> list[DayReport]:
-    """Merge the papers of ``files`` into the project's digests; return one report per day."""
-    themes = project.themes
-    year = year or project.config.year()
-    dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
-    stored = load_stored_days(project.digests_dir, project.cache_dir)
-    days = {d: s.day for d, s in stored.items()}
-    added: dict[dt.date, int] = {}
-    for path, entries in dumps:
-        source = Source(path.name, sha256_file(path))
-        for day_date, group in _by_date(entries).items():
-            day = days.get(day_date) or Day(day_date, day_title(day_date))
-            days[day_date], count = merge_dump(day, source, group, themes)
-            added[day_date] = added.get(day_date, 0) + count
-    days = mark_first_seen(days)
-    slugs = [theme.slug for theme in themes]
-    pending = {
-        d: render_day(day, slugs)
-        for d, day in sorted(days.items())
-        if d not in stored or day is not stored[d].day
-    }
-    for d in pending:
-        if d in stored:
-            _refuse_unsafe_rewrite(stored[d])
-    reports = []
-    for d in sorted(set(added) | set(pending)):
-        path = digest_path(project.digests_dir, d)
-        written = d in pending and write_if_changed(path, pending[d].encode("utf-8"))
-        reports.append(DayReport(path, added.get(d, 0), written))
-    return reports
-
-
-def _refuse_unsafe_rewrite(stored: StoredDay) -> None:
-    line = unchanged_by_reading(stored.read_text(), stored.path)
-    if line is not None:
-        raise DigestError(
-            "has hand edits digest cannot carry over (text outside a paper's notes, or a "
-            "changed heading); move the edit under a paper. Nothing was written",
-            stored.path,
-            line,
-        )
-
-
-def _by_date(entries: Iterable[Entry]) -> dict[dt.date, list[Entry]]:
+def by_date(entries: Iterable[Entry]) -> dict[dt.date, list[Entry]]:
     groups: dict[dt.date, list[Entry]] = {}
     for entry in entries:
         groups.setdefault(entry.date, []).append(entry)
@@ -123,6 +51,22 @@ def classify_entry(entry: Entry, themes: Sequence[Theme]) -> Paper:
         why={m.theme: m.explain() for m in matches},
         truncated=entry.truncated,
     )
+
+
+def entry_record(entry: Entry, themes: Sequence[Theme]) -> dict[str, object]:
+    """Return what ``digest parse --json`` prints for one entry: its fields, themes and why."""
+    paper = classify_entry(entry, themes)
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "abstract": entry.abstract,
+        "date": entry.date.isoformat(),
+        "themes": list(paper.themes),
+        "why": paper.why,
+        "source": entry.source,
+        "line": entry.line,
+        "truncated": entry.truncated,
+    }
 
 
 def add_paper(day: Day, paper: Paper, themes: Sequence[Theme]) -> Day:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from digest.errors import DigestError
+from digest.ingest.classify import classify
+from digest.ingest.parse import normalise_title, parse_file
 from digest.model import Theme
-from digest.parse import normalise_title
-from digest.themes import classify
+from digest.pages.cache import load_stored_days
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,27 @@ def misses(themes: Sequence[Theme], labelled: Iterable[Labelled]) -> list[tuple[
 def mean_f1(scores: Sequence[Score]) -> float:
     """Return the unweighted mean F1 over themes (each theme counts the same)."""
     return sum(s.f1 for s in scores) / len(scores) if scores else 0.0
+
+
+def known_abstracts(dumps: Iterable[Path], digests_dir: Path | None) -> dict[str, str]:
+    """Map normalised titles to abstracts from raw dumps, then from a project's digest pages."""
+    abstracts: dict[str, str] = {}
+    for path in dumps:
+        for entry in parse_file(path, date=dt.date(2000, 1, 1)):
+            abstracts.setdefault(normalise_title(entry.title), entry.abstract)
+    if digests_dir is not None:
+        for stored in load_stored_days(digests_dir).values():
+            for _, paper in stored.day.placed_papers():
+                abstracts.setdefault(normalise_title(paper.title), paper.abstract)
+    return abstracts
+
+
+def report_lines(scores: Sequence[Score], papers: int) -> Iterator[str]:
+    """Yield the table ``digest themes eval`` prints: one line per theme, then the mean."""
+    yield f"{'theme':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>4} {'FP':>4} {'FN':>4}"
+    for s in scores:
+        yield (
+            f"{s.theme:<20} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f}"
+            f" {s.tp:>4} {s.fp:>4} {s.fn:>4}"
+        )
+    yield f"{'mean F1':<20} {'':>9} {'':>7} {mean_f1(scores):>6.3f}   ({papers} papers)"

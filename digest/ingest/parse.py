@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.dates import parse_iso_date
 from digest.errors import DigestError
 from digest.model import Entry
 
@@ -70,7 +71,6 @@ MONTHS = {
     for name in names
 }
 PAGE_DATE = re.compile(r"^(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?$")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FILENAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\b|_)")
 SENTENCE_END = re.compile(r"""([.!?)\]"'”’]|\S+://\S+|github\.com/\S+)$""")
 
@@ -107,16 +107,6 @@ def normalise_title(title: str) -> str:
     """Return the form of a title used for identity: NFKC, casefolded, alphanumerics only."""
     folded = unicodedata.normalize("NFKC", title).casefold()
     return " ".join(re.findall(r"\w+", folded))
-
-
-def parse_iso_date(text: str, what: str = "--date") -> dt.date:
-    """Parse a YYYY-MM-DD date given by the user, or raise a clear error."""
-    if not ISO_DATE.match(text):
-        raise DigestError(f"{what} must be a date like 2024-04-24, got {text!r}")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise DigestError(f"{what} {text!r} is not a real calendar date") from None
 
 
 def read_text(path: Path) -> str:

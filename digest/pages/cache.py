@@ -16,10 +16,10 @@ from functools import partial
 from pathlib import Path
 
 from digest import __version__
-from digest.digests import decode_page, parse_day
 from digest.errors import DigestError
 from digest.fsutil import sha1_hex, write_atomic
 from digest.model import Day
+from digest.pages.format import decode_page, parse_day
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,19 @@ class DayCache:
         self.later = later
 
     def read(self, path: Path) -> StoredDay:
-        stat = path.stat()
-        stamp: Stamp = (stat.st_size, stat.st_mtime_ns)
+        """Return a page from the cache if its stamp is unchanged, else parse (and cache) it."""
+        stamp = _stamp(path)
         cached = self._load(path.name)
         if cached is not None and cached[0] == stamp:
             return StoredDay(path, cached[2], cached[1])
-        token, day = _parse(path)
+        token, day = parse_page(path)
         self._store(path.name, (stamp, token, day))
         return StoredDay(path, day, token)
+
+    def remember(self, page: StoredDay) -> StoredDay:
+        """Cache a page just written (its day and token known), so nobody parses it again."""
+        self._store(page.path.name, (_stamp(page.path), page.token, page.day))
+        return page
 
     def _load(self, name: str) -> tuple[Stamp, str, Day] | None:
         if self.folder is None:
@@ -112,6 +117,12 @@ class DayCache:
                 entry.unlink(missing_ok=True)
 
 
-def _parse(path: Path) -> tuple[str, Day]:
+def _stamp(path: Path) -> Stamp:
+    stat = path.stat()
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def parse_page(path: Path) -> tuple[str, Day]:
+    """Read and parse one page: its content hash and its day."""
     data = path.read_bytes()
     return sha1_hex(data), parse_day(decode_page(data, path), path)

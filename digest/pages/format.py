@@ -1,4 +1,4 @@
-"""Dated Markdown digest pages: write them, read them back, and merge new papers into them.
+"""The Markdown digest-page format: write a :class:`Day` as a page and read a page back.
 
 A digest page is the project's source of truth once written: people edit it (a note under a
 paper, a paper moved under another theme's heading) and every later stage reads it. So the format
@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from digest.errors import DigestError
-from digest.model import OTHER, Day, Paper, Section, Source, effective_themes
+from digest.model import OTHER, Day, Paper, Section, Source, count_themes, effective_themes
 
 SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\}\s*$")
 PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
@@ -54,22 +54,17 @@ def digest_path(digests_dir: Path, date: dt.date) -> Path:
 # --- writing -------------------------------------------------------------------------------
 
 
-def count_themes(day: Day, theme_slugs: Sequence[str]) -> dict[str, int]:
-    """Count papers per theme (a paper counts in each of its themes), configured themes first."""
-    counts = dict.fromkeys(theme_slugs, 0)
-    other = 0
-    for section, paper in day.placed_papers():
-        slugs = effective_themes(section, paper.themes)
-        for slug in slugs:
-            counts[slug] = counts.get(slug, 0) + 1
-        other += not slugs
-    counts[OTHER] = other
+def page_counts(day: Day, theme_slugs: Sequence[str]) -> dict[str, int]:
+    """Return the ``counts`` a page's front matter lists: configured themes first, Other last."""
+    counted = count_themes(effective_themes(s, p.themes) for s, p in day.placed_papers())
+    counts = dict.fromkeys(theme_slugs, 0) | {s: n for s, n in counted.items() if s != OTHER}
+    counts[OTHER] = counted[OTHER]
     return counts
 
 
 def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
     """Return the Markdown text of a digest page; counts are derived, never taken as read."""
-    counts = count_themes(day, theme_slugs)
+    counts = page_counts(day, theme_slugs)
     front: dict[str, Any] = {
         "date": day.date,
         "title": day.title,

@@ -23,8 +23,8 @@ from email.policy import SMTP
 from email.utils import parseaddr
 from pathlib import Path
 
+from digest.config import SmtpConfig
 from digest.errors import DigestError
-from digest.project import SmtpConfig
 
 log = logging.getLogger(__name__)
 

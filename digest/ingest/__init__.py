@@ -1,0 +1,7 @@
+"""Ingest: raw dumps in, papers classified and merged into digest pages.
+
+``parse`` reads page dumps into entries, ``themes`` reads the rules file, ``classify`` matches
+papers against it, ``merge`` adds entries to pages (pure), ``run`` writes the pages, and
+``evaluate`` measures the rules against labels. May import digest's base modules (model,
+errors, fsutil, yamlfile) and ``digest.pages``; never the site, build, mail or serve.
+"""

@@ -1,0 +1,97 @@
+"""Ingest raw dumps: parse, classify, and merge the papers into the dated Markdown digests.
+
+Everything is parsed and checked before the first byte is written; a page that could not be
+read back without losing an edit is refused, naming the file. The pages written are returned,
+parsed, so a build that ingests goes on with them instead of reading them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.errors import DigestError
+from digest.fsutil import sha1_hex, sha256_file, write_if_changed
+from digest.ingest.merge import by_date, mark_first_seen, merge_dump
+from digest.ingest.parse import parse_file
+from digest.model import Day, Source, Theme
+from digest.pages.cache import DayCache, StoredDay, load_stored_days
+from digest.pages.format import day_title, digest_path, render_day, unchanged_by_reading
+
+
+@dataclass(frozen=True)
+class DayReport:
+    """What ingest did to one day's page."""
+
+    path: Path
+    added: int
+    written: bool
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """One report per day touched, and every page as it now stands, by date."""
+
+    reports: tuple[DayReport, ...]
+    pages: dict[dt.date, StoredDay]
+
+
+def ingest(
+    digests_dir: Path,
+    files: Sequence[Path],
+    themes: Sequence[Theme],
+    *,
+    year: int,
+    date: dt.date | None = None,
+    cache_dir: Path | None = None,
+    stored: dict[dt.date, StoredDay] | None = None,
+    later: list[Callable[[], None]] | None = None,
+) -> Ingested:
+    """Merge the papers of ``files`` into the digests in ``digests_dir``.
+
+    ``stored`` is the pages already read (a build has them); ``later`` queues cache writes.
+    """
+    dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
+    if stored is None:
+        stored = load_stored_days(digests_dir, cache_dir)
+    days = {d: s.day for d, s in stored.items()}
+    added: dict[dt.date, int] = {}
+    for path, entries in dumps:
+        source = Source(path.name, sha256_file(path))
+        for day_date, group in by_date(entries).items():
+            day = days.get(day_date) or Day(day_date, day_title(day_date))
+            days[day_date], count = merge_dump(day, source, group, themes)
+            added[day_date] = added.get(day_date, 0) + count
+    days = mark_first_seen(days)
+    slugs = [theme.slug for theme in themes]
+    pending = {
+        d: render_day(day, slugs).encode("utf-8")
+        for d, day in sorted(days.items())
+        if d not in stored or day is not stored[d].day
+    }
+    for d in pending:
+        if d in stored:
+            _refuse_unsafe_rewrite(stored[d])
+    cache = DayCache(cache_dir, later)
+    pages = dict(stored)
+    reports = []
+    for d in sorted(set(added) | set(pending)):
+        path = digest_path(digests_dir, d)
+        written = d in pending and write_if_changed(path, pending[d])
+        if written:
+            pages[d] = cache.remember(StoredDay(path, days[d], sha1_hex(pending[d])))
+        reports.append(DayReport(path, added.get(d, 0), written))
+    return Ingested(tuple(reports), pages)
+
+
+def _refuse_unsafe_rewrite(stored: StoredDay) -> None:
+    line = unchanged_by_reading(stored.read_text(), stored.path)
+    if line is not None:
+        raise DigestError(
+            "has hand edits digest cannot carry over (text outside a paper's notes, or a "
+            "changed heading); move the edit under a paper. Nothing was written",
+            stored.path,
+            line,
+        )

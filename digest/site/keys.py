@@ -1,0 +1,120 @@
+"""Incremental-build keys: the one place that decides what a rebuild may skip.
+
+A key names everything a generated file is made from; equal keys mean equal bytes, so the build
+keeps the file the last build wrote instead of rendering it. A key must cover:
+
+- every paper the file shows, by the digest pages the paper's record is made from (a record is
+  built from the pages it appears on and nothing else, so their content hashes stand for it);
+- every day it shows or links to by content (a day page shows its neighbours' dates);
+- its place: page numbers, "is this the last page", a sitemap's file name;
+- through the salt, what every page depends on: digest's version, the settings, the themes,
+  the site-wide header data and every template file.
+
+Files that change with every new day anyway (home, feeds, archive, the sitemap index) have no
+key and are always rendered. ``tests/test_keys.py`` edits a library one field at a time and
+fails if a page's bytes change while its key does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from digest import __version__
+from digest.config import Config
+from digest.fsutil import sha1_hex
+from digest.model import Theme
+from digest.pages.library import Library, LoadedDay, Record
+
+
+class Keys:
+    """Keys of one library's pages, salted with what every page depends on."""
+
+    def __init__(self, library: Library, salt: str = ""):
+        self.library = library
+        self.salt = salt
+        self._records = library.records
+        self._tokens: dict[str, str] = {}
+        self._day_tokens = {day.date: day_token(day) for day in library.days}
+
+    def record_token(self, paper_id: str) -> str:
+        """Fingerprint a paper by the pages it is on: its record is made from them alone.
+
+        Not hashed on its own (50,000 of them are made on every build): the keys that include
+        it are.
+        """
+        token = self._tokens.get(paper_id)
+        if token is None:
+            dates = self._records[paper_id].dates
+            parts = [paper_id, *[self._day_tokens[d] for d in dates]]
+            token = self._tokens[paper_id] = "/".join(parts)
+        return token
+
+    def day_page(self, day: LoadedDay, neighbours: Sequence[LoadedDay | None]) -> str:
+        """A day page shows its papers (with their other dates) and links its neighbours."""
+        days = [self._day_tokens[d.date] if d else "-" for d in neighbours]
+        return self._key(*days, *(self.record_token(p.paper.id) for p in day.placed))
+
+    def theme_archive_page(self, number: int, is_last: bool, records: Iterable[Record]) -> str:
+        """An archive page shows a fixed run of papers and links newer and older pages."""
+        return self._key(str(number), str(is_last), *(self.record_token(r.id) for r in records))
+
+    def paper_page(self, record: Record, related: Iterable[str]) -> str:
+        """A paper page shows the paper, the days it is on, and its related papers."""
+        return self._key(*(self.record_token(i) for i in (record.id, *related)))
+
+    def papers_sitemap(self, path: str, records: Iterable[Record]) -> str:
+        """A sitemap lists URLs and dates only: a note on a paper does not change it."""
+        return self._key(path, *[r.id + r.last_seen.isoformat() for r in records])
+
+    def _key(self, *parts: str) -> str:
+        return sha1_hex("|".join((self.salt, *parts)).encode("utf-8"))
+
+
+def day_token(day: LoadedDay) -> str:
+    """Fingerprint a digest page: its bytes' hash, or its parsed content when built in memory."""
+    return day.token or sha1_hex(pickle.dumps(day.day, protocol=5))
+
+
+def render_salt(dirs: Sequence[Path], config: Config, themes: Sequence[Theme], site: Any) -> str:
+    """Fingerprint what every page depends on: digest, templates, settings, themes, header."""
+    parts = [__version__.encode(), pickle.dumps((config, tuple(themes), site))]
+    for folder in dirs:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                parts += [str(path.relative_to(folder)).encode(), path.read_bytes()]
+    return sha1_hex(b"\0".join(parts))
+
+
+def salted(salt: str, key: str) -> str:
+    """Combine a file's own key (a search shard's, say) with the build's salt."""
+    return sha1_hex(f"{salt}|{key}".encode())
+
+
+def input_stamp(folders: Iterable[Path], config: Config) -> str:
+    """Fingerprint every input by name, size and time: equal stamps mean nothing to build."""
+    parts = [__version__, repr(config)]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                parts.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
+    return sha1_hex("\n".join(parts).encode("utf-8"))
+
+
+def search_doc_token(record: Record, theme_text: str, page_tokens: Sequence[str]) -> str:
+    """Name a search document by its paper's pages and theme names, without hashing its text.
+
+    Empty when a page has no content hash (a library built in memory): the text is hashed then.
+    """
+    return "|".join([record.id, theme_text, *page_tokens]) if all(page_tokens) else ""
+
+
+def shard_key(version: int, name: str, parts: Sequence[str]) -> str:
+    """Hash what a search shard is made of (its documents' tokens or fields)."""
+    data = json.dumps([version, name, list(parts)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()

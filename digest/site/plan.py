@@ -1,0 +1,100 @@
+"""The site plan: every file a build writes, with its key and how to make its view model.
+
+Planning is cheap and complete: a rebuild walks the whole plan, keeps each page whose key
+(:mod:`digest.site.keys`) is unchanged, and builds view models only for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+from digest import urls
+from digest.model import OTHER
+from digest.pages.library import Record
+from digest.site.keys import Keys
+from digest.site.records import Page
+from digest.site.views import Views
+
+SITEMAP_URLS = 50_000
+"""The most URLs one sitemap file may list (sitemaps.org)."""
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page to write: where, a key of its data (None: always render), and its view model."""
+
+    path: str
+    key: str | None
+    make: Callable[[], Page]
+
+
+def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
+    """Yield every page of the site as a spec, in a fixed order."""
+    library = views.library
+    yield PageSpec(urls.HOME, None, views.home)
+    days = library.days
+    for i, day in enumerate(days):
+        before = days[i - 1] if i else None
+        after = days[i + 1] if i + 1 < len(days) else None
+        key = keys.day_page(day, (before, day, after))
+        yield PageSpec(urls.day_path(day.date), key, partial(views.day, day, before, after))
+    for slug in [*views.slugs, OTHER]:
+        yield from theme_plan(views, keys, slug)
+    for record in sorted(library.records.values(), key=lambda r: r.id):
+        key = keys.paper_page(record, views.related[record.id])
+        yield PageSpec(urls.paper_path(record.id), key, partial(views.paper_page, record))
+    for archive in views.archive_pages():
+        yield PageSpec(archive.path, None, partial(_same, archive))
+    for feed in (None, *views.slugs):
+        path = urls.FEED if feed is None else urls.theme_feed_path(feed)
+        yield PageSpec(path, None, partial(views.feed, feed))
+    for plain in views.plain_pages():
+        yield PageSpec(plain.path, None, partial(_same, plain))
+    yield from sitemap_plan(views, keys)
+
+
+def theme_plan(views: Views, keys: Keys, slug: str) -> Iterator[PageSpec]:
+    """Plan a theme's main page, then its archive pages (oldest first)."""
+    newest_first = views.library.papers_in(slug)
+    oldest_first = newest_first[::-1]
+    size = views.config.page_size
+    count = math.ceil(len(oldest_first) / size)
+    main = partial(views.theme_page, slug, newest_first[:size], 0, count, len(newest_first))
+    yield PageSpec(urls.theme_path(slug), None, main)
+    for number in range(1, count + 1):
+        chunk = oldest_first[(number - 1) * size : number * size][::-1]
+        key = keys.theme_archive_page(number, number == count, chunk)
+        make = partial(views.theme_page, slug, chunk, number, count, len(chunk))
+        yield PageSpec(urls.theme_path(slug, number), key, make)
+
+
+def sitemap_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
+    """Plan a sitemap index, a sitemap of pages and one per month of the papers.
+
+    Papers are grouped by the month they were first seen, so a new day rewrites the current
+    month's file only; a file lists at most SITEMAP_URLS (the protocol's limit), a busy month
+    goes on in ``-2``, ``-3``...
+    """
+    months: dict[str, list[Record]] = {}
+    for record in views.library.records.values():
+        months.setdefault(f"{record.first_seen:%Y-%m}", []).append(record)
+    files: list[tuple[str, list[Record]]] = []
+    for month in sorted(months):
+        records = sorted(months[month], key=lambda r: r.id)
+        for part, start in enumerate(range(0, len(records), SITEMAP_URLS), start=1):
+            files.append(
+                (urls.papers_sitemap_path(month, part), records[start : start + SITEMAP_URLS])
+            )
+    listed = [(urls.PAGES_SITEMAP, None), *[(path, None) for path, _ in files]]
+    yield PageSpec(urls.SITEMAP, None, partial(views.sitemap, urls.SITEMAP, listed, True))
+    yield PageSpec(urls.PAGES_SITEMAP, None, views.pages_sitemap)
+    for path, records in files:
+        key = keys.papers_sitemap(path, records)
+        yield PageSpec(path, key, partial(views.papers_sitemap, path, records))
+
+
+def _same(page: Page) -> Page:
+    return page

@@ -1,0 +1,222 @@
+"""Page records: the view model of each page type, exactly what its template gets.
+
+Templates get these records and nothing else, so presentation stays in ``templates/`` and every
+decision about data (grouping, order, counts, links) is made, and tested, in Python. Every link
+is a site path made by :mod:`digest.urls`; templates only make it relative (``url()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from digest.site.charts import Trend
+from digest.urls import SiteLinks
+
+
+@dataclass(frozen=True)
+class ThemeLink:
+    """A theme as a link: where it goes and how many papers it has there.
+
+    ``section`` is the link to its section of a day page, where the count is a day's.
+    """
+
+    slug: str
+    name: str
+    path: str
+    count: int = 0
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A theme a paper is in, and why."""
+
+    slug: str
+    name: str
+    path: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of abstract text; ``math`` runs (``$...$``) are set apart but stay plain text."""
+
+    text: str
+    math: bool = False
+
+
+@dataclass(frozen=True)
+class DayLink:
+    """A date and its day page."""
+
+    date: dt.date
+    path: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A paper as listed on a day, theme or archive page."""
+
+    id: str
+    anchor: str
+    title: str
+    abstract: tuple[Segment, ...]
+    snippet: str
+    badges: tuple[Badge, ...]
+    date: dt.date
+    first_seen: DayLink
+    other_dates: tuple[DayLink, ...]
+    path: str
+    arxiv_url: str
+    hf_url: str
+    truncated: bool
+    notes_html: str = ""
+
+    @property
+    def seen_before(self) -> bool:
+        return self.first_seen.date < self.date
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page shows: title, navigation, settings, the fixed links."""
+
+    title: str
+    description: str
+    base_url: str
+    themes: tuple[ThemeLink, ...]
+    other: ThemeLink
+    links: SiteLinks = field(default_factory=SiteLinks)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every page type has: its place in the site and its meta tags."""
+
+    path: str
+    template: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """A day in a list of days."""
+
+    date: dt.date
+    path: str
+    total: int
+    counts: tuple[ThemeLink, ...]
+
+
+@dataclass(frozen=True)
+class HomePage(Page):
+    latest: DaySummary | None
+    groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...]
+    recent: tuple[DaySummary, ...]
+    themes: tuple[ThemeLink, ...]
+    trends: tuple[tuple[ThemeLink, Trend], ...]
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    """One theme's group on a day page: papers filed under it, and papers also in it."""
+
+    theme: ThemeLink
+    section_id: str
+    intro_html: str
+    cards: tuple[Card, ...]
+    also: tuple[Card, ...]
+
+
+@dataclass(frozen=True)
+class DayPage(Page):
+    date: dt.date
+    intro_html: str
+    groups: tuple[DayGroup, ...]
+    total: int
+    previous: DaySummary | None
+    next: DaySummary | None
+
+
+@dataclass(frozen=True)
+class ThemePage(Page):
+    """A theme's main page (its newest papers) or one page of its archive.
+
+    Archive pages hold fixed runs of papers counted from the oldest, so a new day changes the
+    main page and the newest archive page only, not every page of a large theme.
+    """
+
+    theme: ThemeLink
+    theme_description: str
+    cards: tuple[Card, ...]
+    is_main: bool
+    total: int
+    trend: Trend | None
+    feed_path: str | None
+    newer_path: str | None
+    older_path: str | None
+    first_date: dt.date | None
+    last_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class PaperPage(Page):
+    card: Card
+    dates: tuple[DaySummary, ...]
+    related: tuple[Card, ...]
+
+
+@dataclass(frozen=True)
+class ArchivePeriod:
+    """A year or a month with its days and counts."""
+
+    key: str
+    label: str
+    path: str
+    total: int
+    days: tuple[DaySummary, ...]
+    months: tuple[ArchivePeriod, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArchivePage(Page):
+    period: ArchivePeriod | None
+    years: tuple[ArchivePeriod, ...]
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One paper in an Atom feed."""
+
+    id: str
+    title: str
+    summary: str
+    path: str
+    updated: dt.date
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedPage(Page):
+    feed_id: str
+    site_path: str
+    updated: dt.date
+    entries: tuple[FeedEntry, ...]
+
+
+@dataclass(frozen=True)
+class SitemapPage(Page):
+    """One sitemap file, or (with ``is_index``) the index of them; ``prefix`` makes URLs."""
+
+    prefix: str
+    urls: tuple[tuple[str, dt.date | None], ...]
+    is_index: bool = False
+
+
+@dataclass(frozen=True)
+class PlainPage(Page):
+    """A page with nothing but the shared parts (search, 404, robots.txt)."""
+
+    extra: dict[str, str] = field(default_factory=dict, hash=False)

@@ -1,0 +1,365 @@
+"""View models: one function per page type builds its record (:mod:`digest.site.records`).
+
+:class:`Views` reads the :class:`Library` and the settings, and caches what several pages
+share (cards, day summaries). Which pages exist, and their keys, is :mod:`digest.site.plan`'s
+business; links come from :mod:`digest.urls`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from functools import cached_property
+from itertools import groupby
+
+from digest import urls
+from digest.config import Config
+from digest.dates import now
+from digest.model import OTHER, count_themes
+from digest.pages.library import Library, LoadedDay, Record
+from digest.site.charts import Trend, weekly_trend
+from digest.site.notes import render_notes
+from digest.site.records import (
+    ArchivePage,
+    ArchivePeriod,
+    Badge,
+    Card,
+    DayGroup,
+    DayLink,
+    DayPage,
+    DaySummary,
+    FeedEntry,
+    FeedPage,
+    HomePage,
+    PaperPage,
+    PlainPage,
+    Segment,
+    Site,
+    SitemapPage,
+    ThemeLink,
+    ThemePage,
+)
+from digest.site.related import related_papers
+from digest.text import shorten
+
+OTHER_DESCRIPTION = "Papers that match none of the themes."
+MATH = re.compile(r"(\$[^$\n]{1,300}\$)")
+SNIPPET_CHARS = 240
+DESCRIPTION_CHARS = 200
+RECENT_DAYS = 10
+FEED_ENTRIES = 50
+
+
+class Views:
+    """Builds the view models of one site; caches what several pages share (cards, links)."""
+
+    def __init__(self, library: Library, config: Config):
+        self.library = library
+        self.config = config
+        self.slugs = library.theme_slugs()
+        self._records = library.records
+        self._cards: dict[tuple[str, dt.date | None, str], Card] = {}
+        self._summaries: dict[dt.date, DaySummary] = {}
+
+    # shared pieces
+
+    def name(self, slug: str) -> str:
+        return self.library.theme_name(slug)
+
+    def theme_link(self, slug: str, count: int = 0, day: dt.date | None = None) -> ThemeLink:
+        """Link a theme's page; with ``day``, also its section of that day's page."""
+        section = urls.day_section(day, slug) if day else ""
+        return ThemeLink(slug, self.name(slug), urls.theme_path(slug), count, section)
+
+    def site(self) -> Site:
+        """Return what every page shows; no counts, so a new day does not change every page."""
+        counts = self.theme_totals
+        links = tuple(self.theme_link(s) for s in [*self.slugs, OTHER] if counts[s])
+        return Site(
+            self.config.title,
+            self.config.description,
+            self.config.base_url,
+            links,
+            self.theme_link(OTHER),
+        )
+
+    @cached_property
+    def theme_totals(self) -> dict[str, int]:
+        """Papers per theme over the whole library (OTHER for papers with none)."""
+        counts = count_themes(r.themes for r in self._records.values())
+        return {s: counts[s] for s in [*self.slugs, OTHER]}
+
+    @cached_property
+    def related(self) -> dict[str, tuple[str, ...]]:
+        return related_papers(self.library)
+
+    @cached_property
+    def days_by_date(self) -> dict[dt.date, LoadedDay]:
+        return {d.date: d for d in self.library.days}
+
+    def card(self, record: Record, date: dt.date | None = None, notes: str = "") -> Card:
+        """Return the card of a paper as it appears on ``date`` (default: its first day)."""
+        date = date or record.first_seen  # one card for "its first day", however it is asked
+        key = (record.id, date, notes)
+        if key not in self._cards:
+            self._cards[key] = self._make_card(record, date, notes)
+        return self._cards[key]
+
+    def _make_card(self, record: Record, shown: dt.date, notes: str) -> Card:
+        why = record.why
+        badges = tuple(
+            Badge(s, self.name(s), urls.theme_path(s), why.get(s, "filed here by hand"))
+            for s in record.themes
+        )
+        return Card(
+            id=record.id,
+            anchor=urls.paper_anchor(record.id),
+            title=record.title,
+            abstract=split_math(record.abstract),
+            snippet=shorten(record.abstract, SNIPPET_CHARS),
+            badges=badges,
+            date=shown,
+            first_seen=day_link(record.first_seen),
+            other_dates=tuple(day_link(d) for d in record.dates if d != shown),
+            path=urls.paper_path(record.id),
+            arxiv_url=urls.arxiv_search(record.title),
+            hf_url=urls.hf_search(record.title),
+            truncated=record.truncated,
+            notes_html=render_notes(notes) if notes else "",
+        )
+
+    def day_summary(self, day: LoadedDay) -> DaySummary:
+        if day.date not in self._summaries:
+            self._summaries[day.date] = self._make_day_summary(day)
+        return self._summaries[day.date]
+
+    def _make_day_summary(self, day: LoadedDay) -> DaySummary:
+        counts = count_themes(placed.themes for placed in day.placed)
+        links = tuple(
+            self.theme_link(s, counts[s], day.date) for s in [*self.slugs, OTHER] if counts[s]
+        )
+        return DaySummary(day.date, urls.day_path(day.date), len(day.placed), links)
+
+    # pages
+
+    def home(self) -> HomePage:
+        days = self.library.days
+        latest = days[-1] if days else None
+        groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...] = ()
+        if latest:
+            groups = tuple(
+                (g.theme, g.cards + g.also)
+                for g in self.day_groups(latest)
+                if g.theme.slug != OTHER
+            )
+        totals = self.theme_totals
+        return HomePage(
+            path=urls.HOME,
+            template="home.html",
+            title=self.config.title,
+            description=self.config.description,
+            latest=self.day_summary(latest) if latest else None,
+            groups=groups,
+            recent=tuple(self.day_summary(d) for d in reversed(days[-RECENT_DAYS:])),
+            themes=tuple(self.theme_link(s, totals[s]) for s in [*self.slugs, OTHER]),
+            trends=tuple((self.theme_link(s, totals[s]), self.trend(s)) for s in self.slugs),
+        )
+
+    def day_groups(self, day: LoadedDay) -> tuple[DayGroup, ...]:
+        """Group a day's papers by theme: filed once, listed again under its other themes."""
+        filed: dict[str, list[Card]] = {}
+        also: dict[str, list[Card]] = {}
+        intros = {s.slug: s.intro for s in day.day.sections}
+        for placed in day.placed:
+            record = self._records[placed.paper.id]
+            card = self.card(record, day.date, placed.paper.notes)
+            primary = placed.themes[0] if placed.themes else OTHER
+            filed.setdefault(primary, []).append(card)
+            for slug in placed.themes[1:]:
+                also.setdefault(slug, []).append(card)
+        order = [s for s in [*self.slugs, OTHER] if s in filed or s in also]
+        return tuple(
+            DayGroup(
+                self.theme_link(s, len(filed.get(s, ())) + len(also.get(s, ())), day.date),
+                urls.section_id(s),
+                render_notes(intros[s]) if intros.get(s) else "",
+                tuple(filed.get(s, ())),
+                tuple(also.get(s, ())),
+            )
+            for s in order
+        )
+
+    def day(
+        self, day: LoadedDay, previous: LoadedDay | None, following: LoadedDay | None
+    ) -> DayPage:
+        summary = self.day_summary(day)
+        counts = ", ".join(f"{c.count} {c.name}" for c in summary.counts)
+        return DayPage(
+            path=urls.day_path(day.date),
+            template="day.html",
+            title=day.day.title,
+            description=f"{summary.total} papers: {counts}.",
+            date=day.date,
+            intro_html=render_notes(day.day.intro) if day.day.intro else "",
+            groups=self.day_groups(day),
+            total=summary.total,
+            previous=self.day_summary(previous) if previous else None,
+            next=self.day_summary(following) if following else None,
+        )
+
+    def theme_page(
+        self, slug: str, records: Sequence[Record], number: int, count: int, total: int
+    ) -> ThemePage:
+        """Build page ``number`` of a theme's archive (1 = oldest), or its main page (0)."""
+        theme = self.library.theme(slug)
+        description = theme.description if theme else OTHER_DESCRIPTION if slug == OTHER else ""
+        name = self.name(slug)
+        dates = [r.first_seen for r in records]
+        is_main = number == 0
+        if is_main:
+            newer, older = None, count if total > self.config.page_size else None
+        else:
+            newer, older = (number + 1 if number < count else 0), (number - 1 or None)
+        return ThemePage(
+            path=urls.theme_path(slug, number),
+            template="theme.html",
+            title=name if is_main else f"{name}: papers of {_date_range(dates)}",
+            description=description or f"Papers in {name}.",
+            theme=self.theme_link(slug, total),
+            theme_description=description,
+            cards=tuple(self.card(r) for r in records),
+            is_main=is_main,
+            total=total,
+            trend=self.trend(slug) if is_main and slug != OTHER else None,
+            feed_path=urls.theme_feed_path(slug) if slug != OTHER else None,
+            newer_path=None if newer is None else urls.theme_path(slug, newer),
+            older_path=None if older is None else urls.theme_path(slug, older),
+            first_date=min(dates, default=None),
+            last_date=max(dates, default=None),
+        )
+
+    def paper_page(self, record: Record) -> PaperPage:
+        card = self.card(record)
+        return PaperPage(
+            path=card.path,
+            template="paper.html",
+            title=record.title,
+            description=shorten(record.abstract, DESCRIPTION_CHARS),
+            card=card,
+            dates=tuple(self.day_summary(self.days_by_date[d]) for d in record.dates),
+            related=tuple(self.card(self._records[i]) for i in self.related[record.id]),
+        )
+
+    def archive_pages(self) -> Iterator[ArchivePage]:
+        years = self.archive_years()
+        yield ArchivePage(
+            urls.ARCHIVE, "archive.html", "Archive", "Every day, by month.", None, years
+        )
+        for year in years:
+            yield ArchivePage(
+                year.path, "archive.html", year.label, f"Papers of {year.label}.", year, years
+            )
+            for month in year.months:
+                yield ArchivePage(
+                    month.path, "archive.html", month.label, f"Papers of {month.label}.",
+                    month, years,
+                )  # fmt: skip
+
+    def archive_years(self) -> tuple[ArchivePeriod, ...]:
+        summaries = [self.day_summary(d) for d in reversed(self.library.days)]
+        years = []
+        for year, in_year in groupby(summaries, key=lambda s: s.date.year):
+            year_days = tuple(in_year)
+            months = tuple(
+                _period(f"{year}-{month:02d}", f"{dt.date(year, month, 1):%B %Y}",
+                        urls.month_path(year, month), days)
+                for month, days in (
+                    (m, tuple(g)) for m, g in groupby(year_days, key=lambda s: s.date.month)
+                )
+            )  # fmt: skip
+            years.append(_period(str(year), str(year), urls.year_path(year), year_days, months))
+        return tuple(years)
+
+    def feed(self, slug: str | None) -> FeedPage:
+        records = list(self._records.values()) if slug is None else self.library.papers_in(slug)
+        newest = sorted(records, key=lambda r: (r.first_seen, r.id), reverse=True)
+        entries = tuple(
+            FeedEntry(
+                r.id,
+                r.title,
+                r.abstract,
+                urls.paper_path(r.id),
+                r.first_seen,
+                tuple(self.name(s) for s in r.themes),
+            )
+            for r in newest[:FEED_ENTRIES]
+        )
+        updated = max((r.last_seen for r in records), default=None) or now().date()
+        title = self.config.title + (f": {self.name(slug)}" if slug else "")
+        return FeedPage(
+            path=urls.FEED if slug is None else urls.theme_feed_path(slug),
+            template="feed.xml",
+            title=title,
+            description=self.config.description,
+            feed_id=f"digest:{slug or 'all'}",
+            site_path=urls.HOME if slug is None else urls.theme_path(slug),
+            updated=updated,
+            entries=entries,
+        )
+
+    def papers_sitemap(self, path: str, records: Sequence[Record]) -> SitemapPage:
+        return self.sitemap(path, [(urls.paper_path(r.id), r.last_seen) for r in records])
+
+    def pages_sitemap(self) -> SitemapPage:
+        days = self.library.days
+        pages: list[tuple[str, dt.date | None]] = [(urls.HOME, days[-1].date if days else None)]
+        pages += [(urls.day_path(d.date), d.date) for d in days]
+        pages += [(urls.theme_path(s), None) for s in [*self.slugs, OTHER]]
+        pages += [(urls.ARCHIVE, None)]
+        return self.sitemap(urls.PAGES_SITEMAP, pages)
+
+    def sitemap(
+        self, path: str, listed: Sequence[tuple[str, dt.date | None]], is_index: bool = False
+    ) -> SitemapPage:
+        prefix = urls.link_prefix(self.config.base_url, path)
+        return SitemapPage(path, "sitemap.xml", "Sitemap", "", prefix, tuple(listed), is_index)
+
+    def plain_pages(self) -> tuple[PlainPage, ...]:
+        return (
+            PlainPage(urls.SEARCH, "search.html", "Search", "Search every paper."),
+            PlainPage(urls.NOT_FOUND, "404.html", "Page not found", "This page does not exist."),
+            PlainPage(urls.ROBOTS, "robots.txt", "robots.txt", ""),
+        )
+
+    def trend(self, slug: str, width: int = 320, height: int = 60) -> Trend:
+        chart = weekly_trend([r.first_seen for r in self.library.papers_in(slug)], width, height)
+        # The chart's title element needs an id unique on the page: the theme name's words.
+        return replace(chart, id="trend-" + self.name(slug).lower().replace(" ", "-"))
+
+
+def day_link(date: dt.date) -> DayLink:
+    return DayLink(date, urls.day_path(date))
+
+
+def split_math(text: str) -> tuple[Segment, ...]:
+    """Split an abstract into text and ``$...$`` math runs (shown as text, set apart)."""
+    return tuple(Segment(part, bool(MATH.fullmatch(part))) for part in MATH.split(text) if part)
+
+
+def _period(
+    key: str,
+    label: str,
+    path: str,
+    days: tuple[DaySummary, ...],
+    months: tuple[ArchivePeriod, ...] = (),
+) -> ArchivePeriod:
+    return ArchivePeriod(key, label, path, sum(s.total for s in days), days, months)
+
+
+def _date_range(dates: Sequence[dt.date]) -> str:
+    if not dates:
+        return "no dates"
+    first, last = min(dates), max(dates)
+    return f"{first:%-d %b %Y}" if first == last else f"{first:%-d %b %Y} to {last:%-d %b %Y}"

@@ -1,0 +1,26 @@
+"""Small text helpers shared by the site, the search index and the email."""
+
+from __future__ import annotations
+
+import re
+
+CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text at a word boundary to at most ``limit`` characters, marking the cut with "…".
+
+    Trailing punctuation before the cut goes too ("word, …" reads as a mistake); a text with
+    no space in reach is cut inside its first word.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ""
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:.") + "…"
+
+
+def one_line(text: str) -> str:
+    """Fold every run of whitespace and control characters to one space."""
+    return CONTROL.sub(" ", text).strip()
