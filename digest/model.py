@@ -28,8 +28,10 @@ class Entry:
     abstract: str
     date: dt.date
     source: str
+    """The dump's file name, and below the entry's title line in it, for error messages."""
     line: int
     truncated: bool = False
+    """The page was cut off inside this entry: its abstract is incomplete or missing."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,10 @@ class Theme:
     slug: str
     name: str
     description: str
+    """Shown on the theme's page and in the site's theme list."""
     rules: tuple[Rule, ...]
     exclude: tuple[Rule, ...] = ()
+    """Rules whose hit vetoes the theme, whatever the score."""
     title_weight: float = 2.0
     abstract_weight: float = 1.0
     threshold: float = 2.0
@@ -77,8 +81,11 @@ class Paper:
     title: str
     abstract: str
     themes: tuple[str, ...] = ()
+    """The ``themes:`` line: the strongest first (the section it sits in may override it)."""
     why: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
+    """Per theme slug, the rule hits that put the paper there (its ``why`` lines)."""
     first_seen: dt.date | None = None
+    """Set when an earlier day already had the paper."""
     notes: str = ""
     truncated: bool = False
     extra: tuple[tuple[str, str], ...] = ()

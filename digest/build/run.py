@@ -78,11 +78,11 @@ def build(
         ingested: tuple[DayReport, ...] = ()
         pending = pending_dumps(project, stored)
         if pending:
-            result = ingest(
+            ingested = ingest(
                 project.digests_dir, pending, project.themes, year=config.year(),
                 cache_dir=project.cache_dir, stored=stored, later=later,
             )  # fmt: skip
-            stored, ingested = result.pages, result.reports
+            stored = stored | {r.page.day.date: r.page for r in ingested if r.page}
             inputs = input_stamp(_inputs(project), config)
         library = library_from(stored, project.themes)
         dirs = template_dirs(project.templates_dir)

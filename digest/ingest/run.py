@@ -28,14 +28,8 @@ class DayReport:
     path: Path
     added: int
     written: bool
-
-
-@dataclass(frozen=True)
-class Ingested:
-    """One report per day touched, and every page as it now stands, by date."""
-
-    reports: tuple[DayReport, ...]
-    pages: dict[dt.date, StoredDay]
+    page: StoredDay | None = None
+    """The page as written (parsed, with its content hash), when it was written."""
 
 
 def ingest(
@@ -48,8 +42,8 @@ def ingest(
     cache_dir: Path | None = None,
     stored: dict[dt.date, StoredDay] | None = None,
     later: list[Callable[[], None]] | None = None,
-) -> Ingested:
-    """Merge the papers of ``files`` into the digests in ``digests_dir``.
+) -> tuple[DayReport, ...]:
+    """Merge the papers of ``files`` into the digests in ``digests_dir``; report on each day.
 
     ``stored`` is the pages already read (a build has them); ``later`` queues cache writes.
     """
@@ -75,15 +69,14 @@ def ingest(
         if d in stored:
             _refuse_unsafe_rewrite(stored[d])
     cache = DayCache(cache_dir, later)
-    pages = dict(stored)
     reports = []
     for d in sorted(set(added) | set(pending)):
         path = digest_path(digests_dir, d)
-        written = d in pending and write_if_changed(path, pending[d])
-        if written:
-            pages[d] = cache.remember(StoredDay(path, days[d], sha1_hex(pending[d])))
-        reports.append(DayReport(path, added.get(d, 0), written))
-    return Ingested(tuple(reports), pages)
+        page = None
+        if d in pending and write_if_changed(path, pending[d]):
+            page = cache.remember(StoredDay(path, days[d], sha1_hex(pending[d])))
+        reports.append(DayReport(path, added.get(d, 0), page is not None, page))
+    return tuple(reports)
 
 
 def _refuse_unsafe_rewrite(stored: StoredDay) -> None:

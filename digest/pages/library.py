@@ -23,9 +23,12 @@ class Record:
     id: str
     title: str
     abstract: str
+    """Title and abstract as the first day's page has them."""
     themes: tuple[str, ...]
+    """Every theme any of its days gave it, in order of first use."""
     why: dict[str, str] = field(hash=False)
     dates: tuple[dt.date, ...]
+    """Every day it appeared on, oldest first."""
     truncated: bool = False
 
     @property

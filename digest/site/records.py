@@ -60,18 +60,23 @@ class Card:
 
     id: str
     anchor: str
+    """The card's element id on a day page (``p-<id>``)."""
     title: str
     abstract: tuple[Segment, ...]
     snippet: str
+    """The abstract's start, cut at a word, for lists where whole abstracts are too much."""
     badges: tuple[Badge, ...]
     date: dt.date
+    """The day this card is shown for (its first day on theme and paper pages)."""
     first_seen: DayLink
     other_dates: tuple[DayLink, ...]
+    """Every day it appeared on but ``date``."""
     path: str
     arxiv_url: str
     hf_url: str
     truncated: bool
     notes_html: str = ""
+    """The day page's note on the paper, rendered from Markdown (safe HTML)."""
 
     @property
     def seen_before(self) -> bool:
@@ -153,9 +158,11 @@ class ThemePage(Page):
     cards: tuple[Card, ...]
     is_main: bool
     total: int
+    """Papers in the theme (main page) or on this archive page."""
     trend: Trend | None
     feed_path: str | None
     newer_path: str | None
+    """The neighbouring pages of the theme's archive, None at either end."""
     older_path: str | None
     first_date: dt.date | None
     last_date: dt.date | None
@@ -173,10 +180,12 @@ class ArchivePeriod:
     """A year or a month with its days and counts."""
 
     key: str
+    """``2024`` or ``2024-04``: also the element id of its heading."""
     label: str
     path: str
     total: int
     days: tuple[DaySummary, ...]
+    """Newest first."""
     months: tuple[ArchivePeriod, ...] = ()
 
 
@@ -193,8 +202,10 @@ class FeedEntry:
     id: str
     title: str
     summary: str
+    """The whole abstract, as text (the template escapes it)."""
     path: str
     updated: dt.date
+    """The day the paper first appeared."""
     categories: tuple[str, ...]
 
 
