@@ -1,4 +1,4 @@
-"""Benchmark digest at 500 to 50,000 papers, side by side with Pelican and MkDocs.
+"""Benchmark digest at 500 to 50,000 papers, side by side with Hugo, Pelican and MkDocs.
 
 For each size it makes a corpus (benchmarks/corpus.py: ~50 papers a day), then measures, in one
 run so the machine's drifting speed hits every tool alike (tools are interleaved, best of N):
@@ -6,8 +6,14 @@ run so the machine's drifting speed hits every tool alike (tools are interleaved
 - digest: ingest of the raw dumps, full build from empty, no-op rebuild, rebuild after one day's
   digest page changed, ingest + rebuild after a new day arrived, peak memory, site size, search
   index size (raw and gzip), and time from search-page load to first results in headless Chromium;
+- Hugo (Debian's ``hugo``), one page per paper with our own lean layouts, day and theme
+  taxonomy pages paginated by 50, RSS and a sitemap (benchmarks/hugo_site.py);
 - Pelican, one article per day (and, up to 5,000 papers, one article per paper);
 - MkDocs, one page per day with its default search plugin.
+
+Memory is the peak proportional set size of each tool's whole process tree (forked workers
+included, shared pages counted once; benchmarks/treemem.py), taken in a separate, untimed build
+from empty. From two sizes, ``--estimate N`` extrapolates time, memory, files and disk.
 
 Every "from empty" build writes to a new folder and old folders are only deleted at the end (see
 Trash: deleting thousands of files slows creating files for a while on this disk). At the end,
@@ -27,6 +33,7 @@ import argparse
 import datetime as dt
 import gzip
 import json
+import math
 import os
 import platform
 import shutil
@@ -43,8 +50,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 from corpus import day_papers, dump_text, sample_papers, write_corpus  # noqa: E402
+from hugo_site import write_hugo_site  # noqa: E402
+from treemem import peak_tree_mb  # noqa: E402
 
 DIGEST = [sys.executable, "-m", "digest"]
+HUGO = ["hugo", "--quiet", "-d"]
 TOOLS = ("pelican==4.12.0", "mkdocs==1.6.1", "markdown")
 PELICAN_PER_PAPER_UP_TO = 5000
 
@@ -207,7 +217,27 @@ def measure_size(
     for name, times in tool_times.items():
         row[f"{name}_s"] = best(times)
         row[f"{name}_ratio"] = round(best(times) / row["full_build_s"], 2)
+    row["site_files"] = sum(1 for p in site.rglob("*") if p.is_file())
+    row.update(_tree_memory(project, base, quick, trash))
     return row
+
+
+def _tree_memory(project: Path, base: Path, quick: bool, trash: Trash) -> dict[str, float]:
+    """Peak memory of each tool's whole process tree, in an untimed build from empty."""
+    trash.move(project / ".digest-cache")
+    figures = {"digest_tree_mb": _peak([*DIGEST, "build", "--out", "site-memory"], project)}
+    if not quick and shutil.which("hugo"):
+        figures["hugo_tree_mb"] = _peak([*HUGO, "public-memory"], base / "hugo")
+        figures["hugo_memory_ratio"] = round(figures["hugo_tree_mb"] / figures["digest_tree_mb"], 2)
+    return figures
+
+
+def _peak(command: list[str], cwd: Path) -> float:
+    os.sync()
+    mb, code = peak_tree_mb(command, cwd)
+    if code:
+        raise RuntimeError(f"{' '.join(command)} failed while measuring memory")
+    return mb
 
 
 def measure_after_delete(row: dict[str, Any], out: Path, repeat: int) -> None:
@@ -253,6 +283,9 @@ def _tool_builds(
     write_mkdocs(mkdocs, days)
     command = [str(venv / "bin" / "mkdocs"), "build", "-q", "-d"]
     builds.append(("mkdocs", _fresh_build(mkdocs, "site", command)))
+    if shutil.which("hugo"):
+        write_hugo_site(base / "digest", base / "hugo")
+        builds.append(("hugo", _fresh_build(base / "hugo", "public", HUGO)))
     return builds
 
 
@@ -301,6 +334,9 @@ COLUMNS = [
     ("index_gzip_mb", "index gzip MB"),
     ("search_first_results_ms", "search: first results ms"),
     ("search_fetched_gzip_kb", "search: gzip KB before results"),
+    ("digest_tree_mb", "digest MB, all processes"),
+    ("hugo_ratio", "Hugo / digest"),
+    ("hugo_tree_mb", "Hugo MB"),
     ("pelican_per_paper_ratio", "Pelican per paper / digest"),
     ("pelican_per_paper_after_delete_ratio", "same, right after deleting the last outputs"),
     ("pelican_per_day_ratio", "Pelican per day / digest"),
@@ -320,6 +356,36 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+GROWTH = (
+    ("full_build_s", "full build s"),
+    ("new_day_s", "new day s"),
+    ("digest_tree_mb", "memory MB, all processes"),
+    ("site_files", "files"),
+    ("site_mb", "site MB"),
+    ("hugo_s", "Hugo full build s"),
+    ("hugo_tree_mb", "Hugo memory MB"),
+)
+
+
+def estimate(rows: list[dict[str, Any]], papers: int) -> str:
+    """Extrapolate each figure to ``papers`` from the two largest sizes measured (power law)."""
+    measured = sorted((r for r in rows if r.get("full_build_s")), key=lambda r: r["papers"])[-2:]
+    if len(measured) < 2:
+        return ""
+    small, large = measured
+    lines = [f"| figure | {small['papers']:,} | {large['papers']:,} | growth exponent |"
+             f" {papers:,} (estimate) |", "|---|---|---|---|---|"]  # fmt: skip
+    ratio = large["papers"] / small["papers"]
+    for key, label in GROWTH:
+        if key in small and key in large and small[key] > 0:
+            exponent = math.log(large[key] / small[key]) / math.log(ratio)
+            guess = large[key] * (papers / large["papers"]) ** exponent
+            lines.append(
+                f"| {label} | {small[key]} | {large[key]} | {exponent:.2f} | {guess:,.1f} |"
+            )
+    return "\n".join(lines)
+
+
 def machine() -> str:
     python = platform.python_version()
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {python}"
@@ -333,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=HERE / "results.json")
     parser.add_argument("--quick", action="store_true", help="digest only: no Pelican/MkDocs")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
+    parser.add_argument(
+        "--estimate", type=int, default=500_000, help="extrapolate the figures to this size"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -348,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     trash.empty()
     result = {"machine": machine(), "date": dt.date.today().isoformat(), "rows": rows}
     args.results.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"\nMachine: {machine()}\n\n{table(rows)}")
+    print(f"\nMachine: {machine()}\n\n{table(rows)}\n\n{estimate(rows, args.estimate)}")
     return 0
 
 
