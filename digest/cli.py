@@ -260,6 +260,8 @@ def run_build(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     for day in report.ingested:
         print(f"ingested {_relative(day.path)}: {day.added} new papers")
+    if report.moves.papers:
+        print(report.moves.summary())
     print(report.summary())
     return 0
 

@@ -88,6 +88,8 @@ class Paper:
     """Set when an earlier day already had the paper."""
     notes: str = ""
     truncated: bool = False
+    hand: bool = False
+    """``(by hand)`` ends the ``themes:`` line: keep these themes whatever the rules say."""
     extra: tuple[tuple[str, str], ...] = ()
     """Metadata lines added by hand that digest does not know; kept as they are."""
 

@@ -182,6 +182,24 @@ def test_a_digest_page_edit_and_a_new_raw_dump(served: Served) -> None:
     )
 
 
+def test_a_new_theme_in_themes_yaml_regroups_the_pages_live(served: Served) -> None:
+    """Themes follow their rules under `digest serve` too: save themes.yaml, papers move."""
+    rules = served.root / "content" / "themes.yaml"
+    graphs = (
+        "  - slug: graphs\n    name: Graphs\n"
+        "    match: [{phrase: graph neural network*, weight: 2}]\n"
+    )
+    rules.write_text(rules.read_text(encoding="utf-8") + graphs, encoding="utf-8")
+    wait_until(lambda: served.request("/themes/graphs.html")[0] == 200)
+    assert b"Caf" in served.get("/themes/graphs.html")
+    assert any(line.startswith("re-themed 1 paper: +1 graphs") for line in served.terminal.out)
+    page = (served.root / "content" / "digests" / "2024-01-15.md").read_text(encoding="utf-8")
+    assert "## Graphs {#graphs}" in page
+    builds = served.terminal.builds()
+    time.sleep(0.6)  # the pages re-theming wrote are its own: they start no second build
+    assert served.terminal.builds() == builds
+
+
 def test_a_burst_of_saves_is_one_rebuild(served: Served) -> None:
     before = served.terminal.builds()
     for n in range(20):

@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digest.build.pool import Pages, ShardWork, run_work
@@ -20,7 +20,8 @@ from digest.build.writer import SiteWriter
 from digest.config import Config
 from digest.errors import DigestError
 from digest.fsutil import sha256_file
-from digest.ingest.run import DayReport, ingest
+from digest.ingest.retheme import Moves
+from digest.ingest.run import DayReport, ingest, retheme
 from digest.pages.cache import StoredDay, load_stored_days
 from digest.pages.library import Library, library_from
 from digest.project import Project
@@ -45,6 +46,7 @@ class BuildReport:
     removed: int
     seconds: float
     ingested: tuple[DayReport, ...] = ()
+    moves: Moves = field(default_factory=Moves)
 
     def summary(self) -> str:
         return (
@@ -75,6 +77,7 @@ def build(
             return BuildReport(out, 0, len(writer.old), 0, time.perf_counter() - started)
         later: list[Callable[[], None]] = []  # cache writes, done while the workers render
         stored = load_stored_days(project.digests_dir, project.cache_dir, later)
+        had_pages = bool(stored)
         ingested: tuple[DayReport, ...] = ()
         pending = pending_dumps(project, stored)
         if pending:
@@ -83,6 +86,11 @@ def build(
                 cache_dir=project.cache_dir, stored=stored, later=later,
             )  # fmt: skip
             stored = stored | {r.page.day.date: r.page for r in ingested if r.page}
+        stored, moves = retheme(
+            project.digests_dir, stored, project.themes, fresh=not had_pages,
+            cache_dir=project.cache_dir, later=later,
+        )  # fmt: skip
+        if pending or moves.papers:
             inputs = input_stamp(_inputs(project), config)
         library = library_from(stored, project.themes)
         dirs = template_dirs(project.templates_dir)
@@ -91,7 +99,7 @@ def build(
     finally:
         writer.discard()
     seconds = time.perf_counter() - started
-    return BuildReport(out, written, unchanged, removed, seconds, ingested)
+    return BuildReport(out, written, unchanged, removed, seconds, ingested, moves)
 
 
 def write_site(

@@ -71,13 +71,18 @@ def entry_record(entry: Entry, themes: Sequence[Theme]) -> dict[str, object]:
 
 def add_paper(day: Day, paper: Paper, themes: Sequence[Theme]) -> Day:
     """Append ``paper`` to its primary theme's section, creating the section where it belongs."""
+    return place(day, paper.primary, paper, themes)
+
+
+def place(day: Day, slug: str, paper: Paper, themes: Sequence[Theme]) -> Day:
+    """Append ``paper`` to section ``slug``, creating the section where the themes order puts it."""
     sections = list(day.sections)
     for i, section in enumerate(sections):
-        if section.slug == paper.primary:
+        if section.slug == slug:
             sections[i] = replace(section, papers=(*section.papers, paper))
             return replace(day, sections=tuple(sections))
-    rank = _section_rank(themes)
-    new = Section(paper.primary, _section_name(paper.primary, themes), (paper,))
+    rank = section_order(themes)
+    new = Section(slug, section_title(slug, themes), (paper,))
     position = next(
         (i for i, s in enumerate(sections) if rank(s.slug) > rank(new.slug)), len(sections)
     )
@@ -85,7 +90,8 @@ def add_paper(day: Day, paper: Paper, themes: Sequence[Theme]) -> Day:
     return replace(day, sections=tuple(sections))
 
 
-def _section_rank(themes: Sequence[Theme]) -> Callable[[str], int]:
+def section_order(themes: Sequence[Theme]) -> Callable[[str], int]:
+    """Rank sections as the themes file orders them; unknown slugs after, Other last."""
     order = {theme.slug: i for i, theme in enumerate(themes)}
 
     def rank(slug: str) -> int:
@@ -96,7 +102,8 @@ def _section_rank(themes: Sequence[Theme]) -> Callable[[str], int]:
     return rank
 
 
-def _section_name(slug: str, themes: Sequence[Theme]) -> str:
+def section_title(slug: str, themes: Sequence[Theme]) -> str:
+    """Return the heading of a theme's section: its configured name."""
     if slug == OTHER:
         return OTHER_NAME
     return next((theme.name for theme in themes if theme.slug == slug), slug)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from digest.errors import DigestError
-from digest.fsutil import sha1_hex, sha256_file, write_if_changed
+from digest.fsutil import sha1_hex, sha256_file, write_atomic, write_if_changed
 from digest.ingest.merge import by_date, mark_first_seen, merge_dump
 from digest.ingest.parse import parse_file
+from digest.ingest.retheme import Moves, retheme_day
 from digest.model import Day, Source, Theme
 from digest.pages.cache import DayCache, StoredDay, load_stored_days
 from digest.pages.format import day_title, digest_path, render_day, unchanged_by_reading
@@ -88,3 +89,68 @@ def _refuse_unsafe_rewrite(stored: StoredDay) -> None:
             stored.path,
             line,
         )
+
+
+RULES_STATE = ".themes-applied"
+"""In the digests folder: the fingerprint of the rules every page was last themed with."""
+
+
+def rules_fingerprint(themes: Sequence[Theme]) -> str:
+    """Fingerprint what decides a paper's themes: the rules, not the names or descriptions."""
+    rules = [replace(theme, name="", description="") for theme in themes]
+    return sha1_hex(repr(rules).encode("utf-8"))
+
+
+def retheme(
+    digests_dir: Path,
+    stored: dict[dt.date, StoredDay],
+    themes: Sequence[Theme],
+    *,
+    fresh: bool = False,
+    cache_dir: Path | None = None,
+    later: list[Callable[[], None]] | None = None,
+) -> tuple[dict[dt.date, StoredDay], Moves]:
+    """Re-theme every page if the rules changed since they were last applied; write the moved.
+
+    Returns every page as it now stands, and what moved (with the pages written).
+
+    ``fresh`` says every page was just made with these rules (a first ingest), so there is
+    nothing to re-theme. Pages are checked like ingest's before anything is written.
+    """
+    state = digests_dir / RULES_STATE
+    fingerprint = rules_fingerprint(themes)
+    if _applied(state) == fingerprint or not stored:
+        return stored, Moves()
+    if fresh:  # made with these rules just now
+        _record(state, fingerprint)
+        return stored, Moves()
+    slugs = [theme.slug for theme in themes]
+    changed: dict[dt.date, tuple[Day, bytes]] = {}
+    moves = Moves()
+    for date, page in stored.items():
+        day, moved = retheme_day(page.day, themes)
+        moves += moved
+        if day is not page.day:
+            changed[date] = (day, render_day(day, slugs).encode("utf-8"))
+    for date in changed:
+        _refuse_unsafe_rewrite(stored[date])
+    cache = DayCache(cache_dir, later)
+    pages = dict(stored)
+    for date, (day, data) in changed.items():
+        path = stored[date].path
+        write_atomic(path, data)
+        pages[date] = cache.remember(StoredDay(path, day, sha1_hex(data)))
+    _record(state, fingerprint)
+    return pages, replace(moves, pages=tuple(stored[d].path for d in changed))
+
+
+def _applied(state: Path) -> str | None:
+    try:
+        return state.read_text(encoding="utf-8").split()[-1]
+    except (OSError, IndexError):
+        return None
+
+
+def _record(state: Path, fingerprint: str) -> None:
+    note = "# digest: the rules (content/themes.yaml) these pages were last themed with\n"
+    write_if_changed(state, (note + fingerprint + "\n").encode("utf-8"))

@@ -9,7 +9,7 @@ is one that reads back exactly, and the writer and reader live side by side in t
     # Title
     ## Theme name {#theme-slug}          one section per theme, then "Other"
     ### Paper title {#p-<id>}            one block per paper
-    - themes: slug, slug                 metadata lines
+    - themes: slug, slug                 metadata lines; "(by hand)" at the end keeps the themes
     - why slug: title “...”; abstract “...”
     - first seen: YYYY-MM-DD
     <blank>
@@ -36,6 +36,8 @@ SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-
 PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
+HAND_MARK = " (by hand)"
+"""Ends a ``themes:`` line whose themes a person chose: re-theming keeps them."""
 # libyaml's safe loader and dumper when PyYAML has them: 10x faster on thousands of pages.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -90,7 +92,8 @@ def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
 
 
 def _render_paper(paper: Paper) -> str:
-    meta = [f"- themes: {', '.join(paper.themes) if paper.themes else 'none'}"]
+    listed = ", ".join(paper.themes) if paper.themes else "none"
+    meta = [f"- themes: {listed}{HAND_MARK if paper.hand else ''}"]
     meta += [f"- why {slug}: {reason}" for slug, reason in paper.why.items()]
     if paper.first_seen:
         meta.append(f"- first seen: {paper.first_seen.isoformat()}")
@@ -263,9 +266,12 @@ def _paper_fields(meta: list[tuple[str, str]], block: _Block, path: Path) -> dic
     why: dict[str, str] = {}
     first_seen = None
     truncated = False
+    hand = False
     extra: list[tuple[str, str]] = []
     for key, value in meta:
         if key == "themes":
+            hand = value.endswith(HAND_MARK.strip())
+            value = value.removesuffix(HAND_MARK.strip())
             themes = tuple(t.strip() for t in value.split(",") if t.strip() not in ("", "none"))
         elif key.startswith("why "):
             why[key[4:].strip()] = value
@@ -280,6 +286,7 @@ def _paper_fields(meta: list[tuple[str, str]], block: _Block, path: Path) -> dic
         "why": why,
         "first_seen": first_seen,
         "truncated": truncated,
+        "hand": hand,
         "extra": tuple(extra),
     }
 

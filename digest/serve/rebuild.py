@@ -78,7 +78,10 @@ class Rebuilder:
         self.state.publish(Snapshot(target, build_id))
         for day in report.ingested:
             self.say(f"ingested {_shown(day.path, self.root)}: {day.added} new papers")
-        self.own_writes = {d.path: _mtime(d.path) for d in report.ingested if d.written}
+        if report.moves.papers:
+            self.say(report.moves.summary())
+        written = [d.path for d in report.ingested if d.written] + list(report.moves.pages)
+        self.own_writes = {path: _mtime(path) for path in written}
         self.say(_summary(time.perf_counter() - started, changed, changes, self.root))
         return True
 
