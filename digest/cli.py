@@ -20,7 +20,9 @@ from digest import __version__
 from digest.build.run import build, terminal_progress
 from digest.dates import parse_iso_date
 from digest.errors import DigestError
-from digest.ingest.evaluate import evaluate, known_abstracts, load_labels, misses, report_lines
+from digest.ingest import evaluate
+from digest.ingest.classify import describe, score_themes
+from digest.ingest.evaluate import LABELS, Labelled, known_abstracts, load_labels
 from digest.ingest.merge import entry_record
 from digest.ingest.parse import parse_file
 from digest.ingest.run import ingest
@@ -74,9 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     themes_commands = themes.add_subparsers(dest="themes_command", metavar="ACTION")
     themes_commands.required = True
     evaluate_cmd = themes_commands.add_parser(
-        "eval", help="precision, recall and F1 per theme against a labels file"
+        "eval", help="precision, recall and F1 per theme against labelled papers"
     )
-    evaluate_cmd.add_argument("labels", type=Path, metavar="LABELS.json")
+    evaluate_cmd.add_argument(
+        "labels",
+        type=Path,
+        nargs="?",
+        metavar="LABELS.json",
+        help="labelled papers (default: the shipped dev labels, with abstracts and sources)",
+    )
     evaluate_cmd.add_argument(
         "--from",
         dest="dumps",
@@ -86,10 +94,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DUMP",
         help="raw dumps holding the labelled papers' abstracts (default: the project's)",
     )
+    honest = evaluate_cmd.add_mutually_exclusive_group()
+    honest.add_argument(
+        "--split",
+        metavar="SOURCES",
+        help="tune on the papers of these sources (comma-separated name prefixes, e.g. 000,003) "
+        "and validate on the rest; place weights and thresholds are refitted on the tuning side",
+    )
+    honest.add_argument(
+        "--folds",
+        action="store_true",
+        help="hold out one source at a time, refitting on the others; pool the held-out figures",
+    )
     evaluate_cmd.add_argument(
-        "--misses", action="store_true", help="also list each false positive and false negative"
+        "--as-written",
+        action="store_true",
+        help="with --split or --folds: score the rules as written, without refitting",
+    )
+    evaluate_cmd.add_argument(
+        "--misses",
+        action="store_true",
+        help="list each false positive and negative with its score and hits "
+        "(with --split: the tuning side's only)",
     )
     evaluate_cmd.set_defaults(run=run_themes_eval)
+    try_cmd = themes_commands.add_parser(
+        "try", help="show how a title and abstract would be classified, and why"
+    )
+    try_cmd.add_argument("title", metavar="TITLE")
+    try_cmd.add_argument("abstract", nargs="?", default="", metavar="ABSTRACT")
+    try_cmd.add_argument(
+        "--abstract-file", type=Path, metavar="FILE", help="read the abstract from FILE (- = stdin)"
+    )
+    try_cmd.set_defaults(run=run_themes_try)
+    fit_cmd = themes_commands.add_parser(
+        "fit", help="fit the place weights and thresholds to labelled papers; print them as YAML"
+    )
+    fit_cmd.add_argument(
+        "labels", type=Path, nargs="?", metavar="LABELS.json", help="(default: the shipped labels)"
+    )
+    fit_cmd.add_argument(
+        "--from", dest="dumps", type=Path, nargs="+", default=[], metavar="DUMP",
+        help="raw dumps holding the labelled papers' abstracts (default: the project's)",
+    )  # fmt: skip
+    fit_cmd.set_defaults(run=run_themes_fit)
     list_cmd = themes_commands.add_parser("list", help="list the configured themes")
     list_cmd.set_defaults(run=run_themes_list)
 
@@ -321,18 +369,66 @@ def run_themes_list(args: argparse.Namespace) -> int:
 
 
 def run_themes_eval(args: argparse.Namespace) -> int:
-    """Print precision, recall and F1 of each theme against labelled papers."""
+    """Print precision, recall and F1 of each theme, on all labels or per tuning/validation side."""
+    if args.as_written and not (args.split or args.folds):
+        raise UsageError("--as-written goes with --split or --folds")
+    if args.misses and args.folds:
+        raise UsageError("--misses goes with --split (the tuning side's) or with no split")
     themes, _ = _themes_and_year(args)
+    lines = evaluate.report(
+        themes, _labels(args), tune_sources=_sources(args.split) if args.split else None,
+        all_folds=args.folds, refit=not args.as_written, show_misses=args.misses,
+    )  # fmt: skip
+    print("\n".join(lines))
+    return 0
+
+
+def run_themes_try(args: argparse.Namespace) -> int:
+    """Show each theme's score, threshold, hits and verdict for one title and abstract."""
+    themes, _ = _themes_and_year(args)
+    abstract = args.abstract
+    if args.abstract_file is not None:
+        if abstract:
+            raise UsageError("give the abstract as an argument or with --abstract-file, not both")
+        abstract = _read_text(args.abstract_file)
+    for scored in score_themes(themes, args.title, " ".join(abstract.split())):
+        print("\n".join(describe(scored)))
+    return 0
+
+
+def run_themes_fit(args: argparse.Namespace) -> int:
+    """Fit place weights and thresholds to labelled papers and print them for themes.yaml."""
+    themes, _ = _themes_and_year(args)
+    labelled = _labels(args)
+    print(f"# fitted to {len(labelled)} labelled papers; put these numbers in themes.yaml")
+    print(evaluate.fit_yaml(themes, labelled))
+    return 0
+
+
+def _sources(text: str) -> list[str]:
+    sources = [part.strip() for part in text.split(",") if part.strip()]
+    if not sources:
+        raise UsageError("--split needs source names, e.g. --split 000,003")
+    return sources
+
+
+def _labels(args: argparse.Namespace) -> list[Labelled]:
+    """Read the labels given, else the shipped ones (which carry their abstracts)."""
+    if args.labels is None and not args.dumps:
+        return load_labels(LABELS, {})
     project = _project_or_none(args.project)
     dumps = list(args.dumps) or (project.raw_dumps() if project else [])
     digests = project.digests_dir if project and not args.dumps else None
-    labelled = load_labels(args.labels, known_abstracts(dumps, digests))
-    for line in report_lines(evaluate(themes, labelled), len(labelled)):
-        print(line)
-    if args.misses:
-        for kind, slug, title in misses(themes, labelled):
-            print(f"{kind} {slug:<20} {title}")
-    return 0
+    return load_labels(args.labels or LABELS, known_abstracts(dumps, digests))
+
+
+def _read_text(path: Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DigestError(f"cannot read the abstract: {exc.strerror}", path) from None
 
 
 def _relative(path: Path) -> str:

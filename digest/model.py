@@ -36,12 +36,45 @@ class Entry:
 
 @dataclass(frozen=True)
 class Rule:
-    """One match rule of a theme: a compiled pattern and how much a hit counts."""
+    """One match rule of a theme: a pattern, how much a hit counts, and the label shown for it."""
 
     label: str
     pattern: str
     weight: float
     fields: tuple[str, ...] = ("title", "abstract")
+
+
+PLACES = ("title", "claim", "first", "last", "body", "contrast")
+"""Where a hit can stand, most telling first: the title; an abstract sentence that states the
+contribution; the abstract's first or last sentence; anywhere else; after a negation or contrast."""
+
+
+@dataclass(frozen=True)
+class Places:
+    """How much a hit counts by where it stands: the rule's weight x the weight of its place.
+
+    The defaults are the old title/abstract field weights, so a themes file that names no place
+    weights scores as it always did.
+    """
+
+    title: float = 2.0
+    claim: float = 1.0
+    first: float = 1.0
+    last: float = 1.0
+    body: float = 1.0
+    contrast: float = 1.0
+
+    def weight(self, place: str) -> float:
+        """Return the weight of ``place`` (one of :data:`PLACES`)."""
+        return float(getattr(self, place))
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Words that say what a sentence does: state the contribution, or negate and contrast."""
+
+    claim: tuple[Rule, ...] = ()
+    contrast: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,14 +88,18 @@ class Theme:
     rules: tuple[Rule, ...]
     exclude: tuple[Rule, ...] = ()
     """Rules whose hit vetoes the theme, whatever the score."""
-    title_weight: float = 2.0
-    abstract_weight: float = 1.0
     threshold: float = 2.0
+    places: Places = Places()
+    cues: Cues = Cues()
 
 
 @dataclass(frozen=True)
 class Match:
-    """Why a paper is in a theme: the rules that fired, where, and the total score."""
+    """Why a paper is in a theme: the rules that fired, where, and the total score.
+
+    ``hits`` are short, stable one-line strings (place, quoted words in context, rule and
+    points); their points add up to ``score``.
+    """
 
     theme: str
     score: float

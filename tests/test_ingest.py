@@ -40,7 +40,7 @@ def test_sections_follow_theme_order_then_other(project: Path, cli: Cli) -> None
     assert slugs == ["decoupling", "quantization", "inr", "unified-multimodal", "other"]
     janus = next(p for s in day.sections for p in s.papers if p.title.startswith("Janus:"))
     assert set(janus.themes) >= {"decoupling", "unified-multimodal"}
-    assert "title “Decoupling”" in janus.why["decoupling"]
+    assert "title “Janus: Decoupling Visual" in janus.why["decoupling"]
 
 
 def test_ingest_twice_is_byte_identical(project: Path, cli: Cli) -> None:
