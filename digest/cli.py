@@ -173,7 +173,8 @@ def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool)
         type=Path,
         nargs="+" if files_required else "*",
         metavar="FILE",
-        help="raw page dumps" + ("" if files_required else " (default: content/raw/*.txt)"),
+        help="raw dumps: page text, or saved API responses (.json)"
+        + ("" if files_required else " (default: content/raw/*.txt and *.json)"),
     )
     command.add_argument(
         "--date", help="the date of every paper in FILE (YYYY-MM-DD); overrides the page's date"
@@ -234,7 +235,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     project = Project.find(args.project)
     files = args.files or project.raw_dumps()
     if not files:
-        raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt files")
+        raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt or .json files")
     year = _year_option(args) or project.config.year()
     reports = ingest(
         project.digests_dir, files, project.themes, year=year, date=_date_option(args),
