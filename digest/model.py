@@ -181,6 +181,11 @@ class Day:
         return [(section.slug, paper) for section in self.sections for paper in section.papers]
 
 
+def is_arxiv_id(paper_id: str) -> bool:
+    """Tell a paper's arXiv id (``2404.12345``) from a title hash: only arXiv ids have a dot."""
+    return "." in paper_id
+
+
 def effective_themes(section: str, listed: tuple[str, ...]) -> tuple[str, ...]:
     """Return a paper's themes given the section it sits in and its ``themes:`` line.
 

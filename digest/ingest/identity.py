@@ -20,12 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from digest.ingest.parse import paper_id
-from digest.model import Day, Entry, Paper
-
-
-def is_arxiv_id(paper_id: str) -> bool:
-    """Tell an arXiv id from a title hash: only arXiv ids have a dot."""
-    return "." in paper_id
+from digest.model import Day, Entry, Paper, is_arxiv_id
 
 
 def identities(entries: Iterable[Entry], days: Iterable[Day]) -> dict[str, str]:
