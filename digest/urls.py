@@ -128,7 +128,7 @@ def external(url: str | None) -> str:
     """
     if not url or not url.startswith(("https://", "http://")) or len(url) > 2000:
         return ""
-    if not url.isprintable() or any(c in url for c in " <>\"\\`"):
+    if not url.isprintable() or any(c in url for c in ' <>"\\`'):
         return ""
     return url
 

@@ -355,9 +355,7 @@ def _meta_value(name: str, value: str, key: str, block: _Block, path: Path) -> d
     """Read one metadata line of a :class:`Meta` field; a count that is no number is an error."""
     if name in COUNTS:
         if not (value.isascii() and value.isdigit()):
-            raise DigestError(
-                f"'{key}' must be a whole number, got {value!r}", path, block.line
-            )
+            raise DigestError(f"'{key}' must be a whole number, got {value!r}", path, block.line)
         return {name: int(value)}
     if name == "github":
         code = CODE.match(value)

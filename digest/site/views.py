@@ -370,7 +370,9 @@ def with_facts(card: Card, record: Record) -> Card:
     authors = (
         Authors(names, names[:AUTHORS_SHOWN], len(names) > AUTHORS_SHOWN, len(names) or None)
         if names
-        else Authors(count=meta.author_count) if meta.author_count else NO_AUTHORS
+        else Authors(count=meta.author_count)
+        if meta.author_count
+        else NO_AUTHORS
     )
     code_url = urls.external(meta.github)
     return replace(
