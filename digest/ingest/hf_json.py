@@ -41,7 +41,7 @@ def arxiv_id(value: object) -> str | None:
 
 
 def looks_like_json(text: str) -> bool:
-    """Tell a saved API response from a page dump: a JSON list of objects (or an empty one).
+    """Tell a saved API response from a page dump: a JSON list of objects (or strings, or none).
 
     A page's first line is never ``[{`` or ``[]``; a title like "[MASK] is all you need" is
     not taken for JSON. A JSON object (an error response, say) counts, to be refused clearly.
@@ -49,7 +49,7 @@ def looks_like_json(text: str) -> bool:
     start = text.lstrip()
     if start.startswith("{"):
         return start[1:].lstrip()[:1] in ('"', "}")
-    return start.startswith("[") and start[1:].lstrip()[:1] in ("{", "]")
+    return start.startswith("[") and start[1:].lstrip()[:1] in ("{", "]", '"')
 
 
 def parse_json(text: str, path: Path, *, date: dt.date | None = None) -> list[Entry]:
@@ -87,8 +87,9 @@ def _elements(text: str, path: Path) -> Iterator[tuple[int, int, Any]]:
         elif not text.startswith("]", pos):
             found = text.count("\n", 0, pos) + 1
             raise DigestError("invalid JSON: expected ',' or ']' after a list item", path, found)
-    if text[pos + 1 :].strip():
-        found = text.count("\n", 0, pos + 1) + 1
+    extra = _skip(text, pos + 1)
+    if extra < len(text):
+        found = text.count("\n", 0, extra) + 1
         raise DigestError("invalid JSON: extra data after the list", path, found)
 
 
