@@ -51,6 +51,14 @@ class Meta:
         }
         return replace(self, **gaps) if gaps else self
 
+    def __reduce__(self) -> str | tuple[type[Meta], tuple[object, ...]]:
+        """Unpickle an empty Meta as :data:`NO_META` itself: pages read from the cache keep
+        the cheap ``meta is NO_META`` test true for papers without metadata."""
+        values = tuple(self.__dict__.values())
+        if all(value is None for value in values):
+            return "NO_META"
+        return (Meta, values)
+
     def updated_by(self, other: Meta) -> Meta:
         """Return this with every field ``other`` knows replaced by ``other``'s value."""
         if other is NO_META or other == self:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import pickle
 import re
 import shutil
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from digest.build.run import build
+from digest.model import NO_META, Meta, Paper
 from digest.pages.format import read_day
 from digest.project import Project
 from tests.conftest import DATA, CliResult
@@ -341,3 +343,11 @@ def test_the_email_shows_upvotes_and_the_tldr(rich: Path, cli: Cli) -> None:
     text, _ = rich_email(rich, cli)
     assert "Neural Fields That Forget Gracefully" not in text  # 12 upvotes
     assert "Janus-Tiny" in text and "1 more on the site" in text
+
+
+def test_a_paper_without_metadata_comes_back_from_the_cache_with_the_shared_empty_one() -> None:
+    """Cached pages keep ``meta is NO_META`` true, the cheap test cards and pages rely on."""
+    paper = Paper("0123456789ab", "A title", "An abstract.")
+    assert pickle.loads(pickle.dumps(paper, protocol=5)).meta is NO_META
+    rich = Meta(upvotes=3, authors=("Ada Lovelace",))
+    assert pickle.loads(pickle.dumps(rich)) == rich

@@ -101,6 +101,8 @@ class Card:
     truncated: bool
     notes_html: str = ""
     """The day page's note on the paper, rendered from Markdown (safe HTML)."""
+    rich: bool = False
+    """A source said more than title and abstract (the fields below): one test for templates."""
     authors: Authors = NO_AUTHORS
     upvotes: int | None = None
     comments: int | None = None

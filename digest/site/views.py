@@ -377,6 +377,7 @@ def with_facts(card: Card, record: Record) -> Card:
     code_url = urls.external(meta.github)
     return replace(
         card,
+        rich=True,
         authors=authors,
         upvotes=meta.upvotes,
         comments=meta.comments,
