@@ -183,6 +183,21 @@ def test_either_order_gives_the_same_papers(project: Path, cli: Cli, order: str)
     assert "- first seen: 2024-01-17" in page(project, "2024-01-18")
 
 
+def test_a_title_two_arxiv_papers_share_names_neither(project: Path, cli: Cli) -> None:
+    raw = project / "content" / "raw"
+    reports = [
+        {"paper": {"id": f"2403.0000{i}", "title": "Technical Report", "summary": f"Model {i}."},
+         "publishedAt": "2024-03-01T09:00:00Z"}
+        for i in (1, 2)
+    ]  # fmt: skip
+    (raw / "2024-03-01.json").write_text(json.dumps(reports))
+    (raw / "2024-03-02-page.txt").write_text("Technical Report\nWhich model is this?\n")
+    assert cli("ingest", cwd=project).code == 0
+    assert [i for i, _ in papers_of(project, "2024-03-01")] == ["2403.00001", "2403.00002"]
+    [(kept, _)] = papers_of(project, "2024-03-02")
+    assert len(kept) == 12  # known by its title: it could be either
+
+
 def test_a_retitled_version_keeps_its_permalink_and_shows_its_new_title(rich: Path) -> None:
     build(Project.find(rich))
     papers = sorted(p.name for p in (rich / "site" / "papers").glob("*.html"))

@@ -24,21 +24,30 @@ from digest.model import Day, Entry, Paper, is_arxiv_id
 
 
 def identities(entries: Iterable[Entry], days: Iterable[Day]) -> dict[str, str]:
-    """Map title hashes to arXiv ids: of the entries, then of what the pages know."""
+    """Map title hashes to arXiv ids: of the entries, then of what the pages know.
+
+    A title two arXiv papers share ("Technical Report") names neither: it is left out, and a
+    text dump's paper of that title stays known by its title.
+    """
     entries = list(entries)
-    known: dict[str, str] = {}
+    found: dict[str, str | None] = {}
+
+    def note(title_hash: str, arxiv: str) -> None:
+        if found.setdefault(title_hash, arxiv) not in (arxiv, None):
+            found[title_hash] = None
+
     for entry in entries:
         if entry.arxiv_id:
-            known.setdefault(paper_id(entry.title), entry.arxiv_id)
+            note(paper_id(entry.title), entry.arxiv_id)
     with_titles = any(not entry.arxiv_id for entry in entries)
     for day in days:
         for _, paper in day.placed_papers():
             if is_arxiv_id(paper.id):
                 for previous in paper.previous_ids:
-                    known.setdefault(previous, paper.id)
+                    note(previous, paper.id)
                 if with_titles:
-                    known.setdefault(paper_id(paper.title), paper.id)
-    return known
+                    note(paper_id(paper.title), paper.id)
+    return {title_hash: arxiv for title_hash, arxiv in found.items() if arxiv is not None}
 
 
 def resolve_entry(entry: Entry, known: Mapping[str, str]) -> Entry:
