@@ -200,6 +200,8 @@ def test_fetch_options_are_checked(fetching: Path, cli: Cli) -> None:
     assert cli("fetch", "--date", "2024-13-01", cwd=fetching).code == 1
     both = cli("fetch", "--date", "2024-01-01", "--since", "2024-01-01", cwd=fetching)
     assert both.code == 2
+    late = cli("fetch", "--since", "2024-02-01", cwd=fetching)
+    assert late.err == "digest: error: --since 2024-02-01 is after today (2024-01-22, UTC)\n"
     bad = cli("fetch", "--date", "2024-01-17", "--endpoint", "ftp://x", cwd=fetching)
     assert (
         bad.err

@@ -88,6 +88,8 @@ def days_to_fetch(
 ) -> list[dt.date]:
     """Return the days to ask for: the ones asked for, less those whose response is saved."""
     today = now.astimezone(dt.UTC).date()
+    if since is not None and since > today:
+        raise DigestError(f"--since {since} is after today ({today}, UTC)")
     if date is not None:
         wanted = [date]
     else:
