@@ -118,6 +118,8 @@ def test_text_dumps_keep_votes_author_counts_and_submitters(cli: Cli, tmp_path: 
         ('{"error": "Invalid date"}', "1: is a JSON object, not a list of daily papers "
          "(the server said: 'Invalid date')"),
         ("[]\n[]", "2: invalid JSON: extra data after the list"),
+        ('[{"paper": ' + "[" * 100_000 + "]" * 100_000 + "}]",
+         "1: invalid JSON: nested too deeply"),
     ],
 )  # fmt: skip
 def test_a_malformed_response_is_a_clear_error(

@@ -79,6 +79,8 @@ def _elements(text: str, path: Path) -> Iterator[tuple[int, int, Any]]:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise DigestError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+        except RecursionError:
+            raise DigestError("invalid JSON: nested too deeply", path, line) from None
         yield index, line, value
         index += 1
         pos = _skip(text, end)
