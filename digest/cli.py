@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from digest import __version__
 from digest.build.run import build, terminal_progress
-from digest.dates import parse_iso_date
+from digest.dates import now, parse_iso_date
 from digest.errors import DigestError
 from digest.ingest import evaluate
 from digest.ingest.classify import describe, score_themes
@@ -71,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_dump_options(ingest_cmd, files_required=False)
     ingest_cmd.set_defaults(run=run_ingest)
+
+    fetch_cmd = commands.add_parser(
+        "fetch", help="get missing days from Hugging Face's daily papers API, save and ingest them"
+    )
+    when = fetch_cmd.add_mutually_exclusive_group()
+    when.add_argument("--date", help="fetch this day (YYYY-MM-DD) unless it is saved already")
+    when.add_argument(
+        "--since", help="fetch every day from this one (YYYY-MM-DD) to today that is not saved"
+    )
+    fetch_cmd.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="API endpoint (default: $HF_ENDPOINT, else fetch.endpoint, else huggingface.co)",
+    )
+    fetch_cmd.set_defaults(run=run_fetch)
 
     themes = commands.add_parser("themes", help="inspect and measure the theme rules")
     themes_commands = themes.add_subparsers(dest="themes_command", metavar="ACTION")
@@ -221,7 +236,8 @@ def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool)
         type=Path,
         nargs="+" if files_required else "*",
         metavar="FILE",
-        help="raw page dumps" + ("" if files_required else " (default: content/raw/*.txt)"),
+        help="raw dumps: page text, or saved API responses (.json)"
+        + ("" if files_required else " (default: content/raw/*.txt and *.json)"),
     )
     command.add_argument(
         "--date", help="the date of every paper in FILE (YYYY-MM-DD); overrides the page's date"
@@ -282,7 +298,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     project = Project.find(args.project)
     files = args.files or project.raw_dumps()
     if not files:
-        raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt files")
+        raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt or .json files")
     year = _year_option(args) or project.config.year()
     reports = ingest(
         project.digests_dir, files, project.themes, year=year, date=_date_option(args),
@@ -294,6 +310,34 @@ def run_ingest(args: argparse.Namespace) -> int:
     written = sum(r.written for r in reports)
     total = len(reports)
     print(f"{total} digest pages: {written} written, {total - written} unchanged")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Fetch the days the project lacks, save them under content/raw and ingest them."""
+    from digest.ingest.fetch import days_to_fetch, fetch_and_ingest, fetch_settings
+
+    project = Project.find(args.project)
+    date = parse_iso_date(args.date) if args.date else None
+    since = parse_iso_date(args.since, "--since") if args.since else None
+    days = days_to_fetch(project.raw_dir, date=date, since=since, now=now())
+    if not days:
+        print("nothing to fetch: every day asked for is saved in content/raw")
+        return 0
+    report = fetch_and_ingest(
+        project.digests_dir, project.raw_dir, days,
+        fetch_settings(project.config.fetch, args.endpoint),
+        ingest_options={"themes": project.themes, "year": project.config.year(),
+                        "cache_dir": project.cache_dir},
+        now=now,
+        done=lambda d: print(f"{d.date}: {d.papers or 'no'} papers, saved {_relative(d.path)}"),
+    )  # fmt: skip
+    for page in report.pages:
+        state = "written" if page.written else "unchanged"
+        print(f"{_relative(page.path)}: {page.added} new papers, {state}")
+    print(f"fetched {len(report.fetched)} of {len(days)} days in {report.seconds:.2f} s")
+    if report.error:
+        raise report.error
     return 0
 
 

@@ -59,6 +59,19 @@ def whole(minimum: int, maximum: int = 10**6, what: str = "") -> Check:
     return check
 
 
+def number(minimum: float, maximum: float) -> Check:
+    """Return a check for a number (whole or not) in a range."""
+
+    def check(value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DigestError(f"{where} must be a number, got {value!r}")
+        if not minimum <= value <= maximum:
+            raise DigestError(f"{where} must be between {minimum} and {maximum}, got {value!r}")
+        return float(value)
+
+    return check
+
+
 def one_of(*choices: str) -> Check:
     def check(value: Any, where: str) -> str:
         if value not in choices:
@@ -145,6 +158,20 @@ class EmailConfig:
     sent_log: str = setting("content/sent-log.jsonl", text)
     max_papers: int = setting(10, whole(1))
     abstract_length: int = setting(300, whole(0))
+    min_upvotes: int = setting(0, whole(0))
+    """Papers with fewer upvotes are left out (papers whose upvotes are unknown stay in)."""
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """How ``digest fetch`` asks Hugging Face's API; the endpoint defaults to HF_ENDPOINT's."""
+
+    endpoint: str = setting("", base_url)
+    timeout: int = setting(30, whole(1, 600))
+    retries: int = setting(4, whole(0, 20))
+    """Retries of a request answered 429 or 5xx (or timed out), waiting longer each time."""
+    backoff: float = setting(1.0, number(0, 600))
+    """Seconds before the first retry; doubled for each next one (a Retry-After wins)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +183,10 @@ class Config:
     base_url: str = setting("", base_url)
     default_year: int | None = setting(None, whole(1, 9999, "a positive whole number"))
     page_size: int = setting(50, whole(1, 10**6, "a positive whole number"))
+    sort: str = setting("upvotes", one_of("upvotes", "source"))
+    """A day's papers in a theme: most upvoted first, or in the order their source had."""
     email: EmailConfig = setting(EmailConfig())
+    fetch: FetchConfig = setting(FetchConfig())
 
     def year(self) -> int:
         """Return the year for page dates without one: configured, else the current year."""

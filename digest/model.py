@@ -11,12 +11,63 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 OTHER = "other"
 """Slug of the pseudo-theme for papers that match no theme; never a real theme slug."""
 OTHER_NAME = "Other"
 """How that pseudo-theme is titled in digest pages, on the site, in search and in email."""
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a source says about a paper besides its title and abstract; None where it is silent.
+
+    Hugging Face's API gives most of these; a text dump only upvotes, an author count and who
+    submitted it. Kept apart from :class:`Paper` so a paper without any costs one shared object.
+    """
+
+    authors: tuple[str, ...] | None = None
+    """Author names, in order."""
+    author_count: int | None = None
+    """How many authors, when only the number is known (a text dump's "· 5 authors")."""
+    upvotes: int | None = None
+    comments: int | None = None
+    github: str | None = None
+    """The code repository's URL, as the source gives it (links are checked by digest.urls)."""
+    github_stars: int | None = None
+    project_page: str | None = None
+    summary: str | None = None
+    """Hugging Face's AI summary of the paper (a one-line TL;DR), not the abstract."""
+    keywords: tuple[str, ...] | None = None
+    submitted_by: str | None = None
+
+    def filled_from(self, other: Meta) -> Meta:
+        """Return this, with every field it lacks taken from ``other`` (itself if none is)."""
+        gaps = {
+            name: value
+            for name, value in other.__dict__.items()
+            if value is not None and getattr(self, name) is None
+        }
+        return replace(self, **gaps) if gaps else self
+
+    def __reduce__(self) -> str | tuple[type[Meta], tuple[object, ...]]:
+        """Unpickle an empty Meta as :data:`NO_META` itself: pages read from the cache keep
+        the cheap ``meta is NO_META`` test true for papers without metadata."""
+        values = tuple(self.__dict__.values())
+        if all(value is None for value in values):
+            return "NO_META"
+        return (Meta, values)
+
+    def updated_by(self, other: Meta) -> Meta:
+        """Return this with every field ``other`` knows replaced by ``other``'s value."""
+        if other is NO_META or other == self:
+            return self
+        return replace(self, **{k: v for k, v in other.__dict__.items() if v is not None})
+
+
+NO_META = Meta()
+"""The one empty :class:`Meta`, shared by every paper a source said nothing more about."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +83,9 @@ class Entry:
     line: int
     truncated: bool = False
     """The page was cut off inside this entry: its abstract is incomplete or missing."""
+    meta: Meta = NO_META
+    arxiv_id: str | None = None
+    """The arXiv id (``2404.12345``, no version) when the source gives one; then it is ``id``."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +183,9 @@ class Paper:
     """``(by hand)`` ends the ``themes:`` line: keep these themes whatever the rules say."""
     extra: tuple[tuple[str, str], ...] = ()
     """Metadata lines added by hand that digest does not know; kept as they are."""
+    meta: Meta = NO_META
+    previous_ids: tuple[str, ...] = ()
+    """Ids the paper had before (a title hash, before its arXiv id was known): old links work."""
 
     @property
     def primary(self) -> str:
@@ -169,6 +226,11 @@ class Day:
     def placed_papers(self) -> list[tuple[str, Paper]]:
         """Return (section slug, paper) pairs in page order."""
         return [(section.slug, paper) for section in self.sections for paper in section.papers]
+
+
+def is_arxiv_id(paper_id: str) -> bool:
+    """Tell a paper's arXiv id (``2404.12345``) from a title hash: only arXiv ids have a dot."""
+    return "." in paper_id
 
 
 def effective_themes(section: str, listed: tuple[str, ...]) -> tuple[str, ...]:

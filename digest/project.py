@@ -15,6 +15,8 @@ from digest.errors import DigestError
 from digest.ingest.themes import load_themes
 from digest.model import Theme
 
+RAW_SUFFIXES = (".txt", ".json")
+"""Raw dumps: page text copied from a browser, or saved responses of Hugging Face's API."""
 CONFIG_NAME = "digest.yaml"
 THEMES_NAME = "themes.yaml"
 
@@ -79,8 +81,10 @@ class Project:
         return load_themes(self.themes_path if self.themes_path.is_file() else default_themes())
 
     def raw_dumps(self) -> list[Path]:
-        """Return the raw page dumps shipped in the project, in name order."""
-        return sorted(self.raw_dir.glob("*.txt")) if self.raw_dir.is_dir() else []
+        """Return the raw dumps, in name order: pages (.txt) and saved API responses (.json)."""
+        if not self.raw_dir.is_dir():
+            return []
+        return sorted(p for p in self.raw_dir.iterdir() if p.suffix in RAW_SUFFIXES and p.is_file())
 
 
 def default_themes() -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from digest.errors import DigestError
 
@@ -100,12 +100,46 @@ def day_section(date: dt.date, slug: str) -> str:
 
 
 def arxiv_search(title: str) -> str:
-    """Return an arXiv title search: papers are known by title only."""
+    """Return an arXiv title search, for a paper known by its title only."""
     return f"https://arxiv.org/search/?searchtype=title&query={quote_plus(title)}"
 
 
 def hf_search(title: str) -> str:
     return f"https://huggingface.co/papers?q={quote_plus(title)}"
+
+
+def arxiv_abstract(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{quote(arxiv_id)}"
+
+
+def arxiv_pdf(arxiv_id: str) -> str:
+    return f"https://arxiv.org/pdf/{quote(arxiv_id)}"
+
+
+def hf_paper(arxiv_id: str) -> str:
+    return f"https://huggingface.co/papers/{quote(arxiv_id)}"
+
+
+def external(url: str | None) -> str:
+    """Return a link a source gave (a code repository, a project page) if it is safe to follow.
+
+    Only http(s) URLs without spaces or control characters: a ``javascript:`` or ``data:``
+    link from a response must never become a link on the site. Empty when it is not one.
+    """
+    if not url or not url.startswith(("https://", "http://")) or len(url) > 2000:
+        return ""
+    if not url.isprintable() or any(c in url for c in ' <>"\\`'):
+        return ""
+    return url
+
+
+def repository_name(url: str) -> str:
+    """Return how a code link is labelled: ``owner/name`` for GitHub, else the host."""
+    parts = urlsplit(url)
+    path = [p for p in parts.path.split("/") if p]
+    if parts.hostname in ("github.com", "www.github.com") and len(path) >= 2:
+        return f"{path[0]}/{path[1].removesuffix('.git')}"
+    return parts.hostname or url
 
 
 def root_of(path: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from digest.config import DEFAULTS_DIR, Config
 from digest.ingest.themes import load_themes
-from digest.model import Day, Paper, Section
+from digest.model import Day, Meta, Paper, Section
 from digest.pages.cache import StoredDay
 from digest.pages.library import Library, LoadedDay, library_from
 from digest.site.keys import Keys, render_salt
@@ -95,7 +95,15 @@ def move_to_other(pages: dict[dt.date, Day]) -> dict[dt.date, Day]:
 
 
 EDITS: dict[str, Edit] = {
-    "retitle a paper seen twice": edit_paper(D1, 1, title="A new title"),
+    "retitle a paper seen twice (its latest day's title shows)": edit_paper(
+        D2, 0, title="A new title"
+    ),
+    "upvotes": edit_paper(D3, 0, meta=Meta(upvotes=7)),
+    "authors and code": edit_paper(
+        D1, 1, meta=Meta(authors=("Ada Lovelace",), github="https://github.com/a/b")
+    ),
+    "AI summary of a paper seen twice": edit_paper(D1, 1, meta=Meta(summary="In short.")),
+    "a previous id": edit_paper(D3, 0, previous_ids=("abcdefabcdef",)),
     "note on a paper": edit_paper(D1, 0, notes="My *note*."),
     "abstract": edit_paper(D3, 0, abstract="Another abstract."),
     "second theme": edit_paper(D1, 1, themes=("quantization", "inr")),

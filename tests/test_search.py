@@ -82,7 +82,8 @@ def test_index_is_identical_to_lunr_py_on_the_sample(library: Library) -> None:
     ],
 )
 def test_terms_match_lunr_py_pipeline(text: str) -> None:
-    docs = [{"id": "a", "title": text, "abstract": text.upper(), "themes": "x"}]
+    doc = {"id": "a", "title": text, "abstract": text.upper(), "themes": "x", "author": text}
+    docs = [doc, {**doc, "id": "b", "author": "Ana María Núñez, Li, Wei; O'Brien-Smith"}]
     assert dumps(lunr_index(docs)) == dumps(lunr_py_index(docs))
     assert terms("Quantized models") == ["quantiz", "model"]
 

@@ -222,3 +222,17 @@ def test_works_under_a_sub_path(page: Any, sub_path_server: str) -> None:
     page.wait_for_url(re.compile(r"/sub/path/papers/[0-9a-f]{12}\.html$"))
     assert page.locator("h1").inner_text()
     assert failed == [] and page.errors == []
+
+
+def test_author_queries_find_papers_by_their_authors(page: Any, tmp_path: Path) -> None:
+    root = tmp_path / "rich"
+    shutil.copytree(Path(__file__).parent / "data" / "rich", root)
+    build(Project.find(root))
+    page.goto(search_url(root / "site", "author:chengyue"))
+    assert matched(status(page)) == 1
+    assert titles(page) == [
+        "Janus-Tiny: Decoupling Visual Encoding for Unified Multimodal Understanding and Generation"
+    ]
+    page.goto(search_url(root / "site", "author:núñez"))
+    assert matched(status(page)) == 1
+    assert page.errors == []

@@ -1,8 +1,10 @@
 """Merge new papers into digest pages (:class:`Day` records), without disk: pure functions.
 
 Merging (not regenerating) is what keeps people's edits: papers a page already has are left
-exactly as they are (notes, moves between themes), only new papers are added, and a dump
-already recorded in a page's sources (same SHA-256) adds nothing.
+exactly as they are (notes, moves between themes, title, metadata lines), only new papers are
+added, and a dump already recorded in a page's sources (same SHA-256) adds nothing. The one
+thing a new source adds to a paper a page has is what the page does not say yet: a text dump's
+paper seen again in an API response gains its authors, upvotes and links (:meth:`Meta.filled_from`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from digest.ingest.classify import classify
-from digest.model import OTHER, OTHER_NAME, Day, Entry, Paper, Section, Source, Theme
+from digest.model import NO_META, OTHER, OTHER_NAME, Day, Entry, Paper, Section, Source, Theme
 
 
 def by_date(entries: Iterable[Entry]) -> dict[dt.date, list[Entry]]:
@@ -32,12 +34,29 @@ def merge_dump(
     added = 0
     for entry in entries:
         if entry.id in known:
+            if entry.meta is not NO_META:
+                day = fill_meta(day, entry)
             continue
         known.add(entry.id)
         day = add_paper(day, classify_entry(entry, themes), themes)
         added += 1
     others = tuple(s for s in day.sources if s.file != source.file)
     return replace(day, sources=(*others, source)), added
+
+
+def fill_meta(day: Day, entry: Entry) -> Day:
+    """Add what ``entry`` says to the paper of its id on ``day``, where the page says nothing."""
+    sections = list(day.sections)
+    for i, section in enumerate(sections):
+        for j, paper in enumerate(section.papers):
+            if paper.id == entry.id:
+                meta = paper.meta.filled_from(entry.meta)
+                if meta is paper.meta:
+                    return day
+                papers = (*section.papers[:j], replace(paper, meta=meta), *section.papers[j + 1 :])
+                sections[i] = replace(section, papers=papers)
+                return replace(day, sections=tuple(sections))
+    return day
 
 
 def classify_entry(entry: Entry, themes: Sequence[Theme]) -> Paper:
@@ -50,6 +69,7 @@ def classify_entry(entry: Entry, themes: Sequence[Theme]) -> Paper:
         themes=tuple(m.theme for m in matches),
         why={m.theme: m.explain() for m in matches},
         truncated=entry.truncated,
+        meta=entry.meta,
     )
 
 
@@ -66,7 +86,28 @@ def entry_record(entry: Entry, themes: Sequence[Theme]) -> dict[str, object]:
         "source": entry.source,
         "line": entry.line,
         "truncated": entry.truncated,
+        "arxiv_id": entry.arxiv_id,
+        **{name: _plain(getattr(entry.meta, name)) for name in RECORD_META},
     }
+
+
+RECORD_META = (
+    "authors",
+    "author_count",
+    "upvotes",
+    "github",
+    "github_stars",
+    "project_page",
+    "summary",
+    "keywords",
+    "comments",
+    "submitted_by",
+)
+"""The :class:`Meta` fields ``digest parse --json`` prints, in its order; null when unknown."""
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def add_paper(day: Day, paper: Paper, themes: Sequence[Theme]) -> Day:

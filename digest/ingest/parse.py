@@ -2,9 +2,12 @@
 
 A dump is page chrome (a header, maybe a date like "Apr 24"), then title and abstract lines in turn.
 Real copies add noise: CRLF, a BOM, trailing spaces, blank lines or none, vote counts, "Upvote",
-"Submitted by ...", "· 5 authors". We drop every line we recognise as chrome or noise, then pair
-the remaining lines as (title, abstract). Anything we cannot make sense of is a
-:class:`DigestError` naming the file and line, never a crash.
+"Submitted by ...", "· 5 authors". We drop every line we recognise as chrome, keep what the
+noise says (votes, author count, submitter: :class:`Fact`), then pair the remaining lines as
+(title, abstract). A fact belongs to the paper whose title comes next, or whose abstract is
+still to come: pages print a card's votes and submitter above its title, its authors below.
+Anything we cannot make sense of is a :class:`DigestError` naming the file and line, never a
+crash. A saved response of Hugging Face's API is read by :mod:`digest.ingest.hf_json` instead.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from digest.dates import parse_iso_date
 from digest.errors import DigestError
-from digest.model import Entry
+from digest.model import NO_META, Entry, Meta
 
 MAX_TITLE_CHARS = 400
 """A line longer than this is never a title; seen titles reach ~180 characters."""
@@ -42,9 +45,9 @@ CHROME_LINES = frozenset(
 )
 
 NOISE_PATTERNS = (
-    re.compile(r"^\d[\d,.]*\s*[kK]?$"),  # vote counts: "42", "1.2k"
-    re.compile(r"^·?\s*\d+\s+authors?$"),  # "· 5 authors"
-    re.compile(r"^Submitted by\s+\S.*$"),  # "Submitted by akhaliq"
+    ("upvotes", re.compile(r"^(?P<value>\d[\d,.]*\s*[kK]?)$")),  # vote counts: "42", "1.2k"
+    ("author_count", re.compile(r"^·?\s*(?P<value>\d+)\s+authors?$")),  # "· 5 authors"
+    ("submitted_by", re.compile(r"^Submitted by\s+(?P<value>\S.*)$")),  # "Submitted by akhaliq"
 )
 SUBMITTED_BY_ALONE = "submitted by"
 """When a page puts the submitter's name on its own line, that next line is noise too."""
@@ -91,6 +94,14 @@ class Line:
 
     number: int
     text: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What a noise line says about a paper: a :class:`Meta` field and its value."""
+
+    field: str
+    value: str
 
 
 def paper_id(title: str) -> str:
@@ -152,25 +163,32 @@ def _page_date(text: str, number: int) -> PageDate | None:
     return PageDate(MONTHS[match["month"].casefold()], int(match["day"]), year, number)
 
 
-def _is_noise(text: str) -> bool:
-    return text.casefold() in CHROME_LINES or any(p.match(text) for p in NOISE_PATTERNS)
+def _fact(text: str) -> Fact | None:
+    for name, pattern in NOISE_PATTERNS:
+        if match := pattern.match(text):
+            return Fact(name, match["value"])
+    return None
 
 
-def scan(text: str) -> Iterator[Line | PageDate]:
-    """Yield content lines and date lines, dropping blank lines, page chrome and noise."""
+def scan(text: str) -> Iterator[Line | PageDate | Fact]:
+    """Yield content lines, date lines and facts, dropping blank lines and page chrome."""
     seen_content = False
-    skip_next = False
+    submitter_next = False
     for number, raw in enumerate(split_lines(text), start=1):
         line = raw.strip().lstrip("\ufeff").strip()  # a BOM, also where copies were joined
         if not line:
             continue
-        if skip_next:
-            skip_next = False
+        if submitter_next:
+            submitter_next = False
+            yield Fact("submitted_by", line)
             continue
         if line.casefold() == SUBMITTED_BY_ALONE:
-            skip_next = True
+            submitter_next = True
             continue
-        if _is_noise(line):
+        if line.casefold() in CHROME_LINES:
+            continue
+        if fact := _fact(line):
+            yield fact
             continue
         date = _page_date(line, number)
         if date is not None:
@@ -211,8 +229,11 @@ def parse_text(
     entries: list[Entry] = []
     page: PageDate | None = None
     title: Line | None = None
+    facts: dict[str, str] = {}
     for item in scan(text):
-        if isinstance(item, PageDate):
+        if isinstance(item, Fact):
+            facts[item.field] = item.value
+        elif isinstance(item, PageDate):
             if title is not None:
                 raise DigestError(
                     f"expected the abstract of {title.text[:60]!r}, found a date line",
@@ -230,10 +251,11 @@ def parse_text(
                 )
             title = item
         else:
-            entries.append(_entry(title, item.text, resolve_date(page, path, date, year), path))
-            title = None
+            day = resolve_date(page, path, date, year)
+            entries.append(_entry(title, item.text, day, path, facts_meta(facts)))
+            title, facts = None, {}
     if title is not None:  # the page was cut off after a title
-        entries.append(_entry(title, "", resolve_date(page, path, date, year), path))
+        entries.append(_entry(title, "", resolve_date(page, path, date, year), path, NO_META))
     if not entries:
         raise DigestError(
             "no paper entries found; expected a title line followed by an abstract line", path
@@ -243,7 +265,28 @@ def parse_text(
     return entries
 
 
-def _entry(title: Line, abstract: str, date: dt.date, path: Path) -> Entry:
+def facts_meta(facts: dict[str, str]) -> Meta:
+    """Return what a page's noise lines said about one paper."""
+    if not facts:
+        return NO_META
+    count = facts.get("author_count")
+    votes = facts.get("upvotes")
+    return Meta(
+        author_count=int(count) if count else None,
+        upvotes=_votes(votes) if votes else None,
+        submitted_by=facts.get("submitted_by"),
+    )
+
+
+def _votes(text: str) -> int:
+    """Read a vote count as pages print it: "42", "1,234", "1.2k"."""
+    text = text.replace(" ", "").replace(",", "")
+    if text[-1] in "kK":
+        return round(float(text[:-1]) * 1000)
+    return round(float(text))
+
+
+def _entry(title: Line, abstract: str, date: dt.date, path: Path, meta: Meta) -> Entry:
     return Entry(
         id=paper_id(title.text),
         title=title.text,
@@ -252,6 +295,7 @@ def _entry(title: Line, abstract: str, date: dt.date, path: Path) -> Entry:
         source=path.name,
         line=title.number,
         truncated=not abstract,
+        meta=meta,
     )
 
 
@@ -260,5 +304,14 @@ def _with_truncated(entry: Entry) -> Entry:
 
 
 def parse_file(path: Path, *, date: dt.date | None = None, year: int | None = None) -> list[Entry]:
-    """Read and parse one dump file."""
-    return parse_text(read_text(path), path, date=date, year=year)
+    """Read and parse one dump file: a page's text, or a saved response of Hugging Face's API.
+
+    The two are told apart by their content, not their names: a response is a JSON list.
+    An empty response (a day without papers) has no entries; an empty page is an error.
+    """
+    from digest.ingest.hf_json import looks_like_json, parse_json  # it imports this module
+
+    text = read_text(path)
+    if looks_like_json(text):
+        return parse_json(text, path, date=date)
+    return parse_text(text, path, date=date, year=year)

@@ -1,7 +1,9 @@
 """Ingest raw dumps: parse, classify, and merge the papers into the dated Markdown digests.
 
 Everything is parsed and checked before the first byte is written; a page that could not be
-read back without losing an edit is refused, naming the file. The pages written are returned,
+read back without losing an edit is refused, naming the file. Papers are matched by identity
+first (:mod:`digest.ingest.identity`): a paper whose arXiv id becomes known takes it on every
+page it is on. The pages written are returned,
 parsed, so a build that ingests goes on with them instead of reading them back.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from digest.errors import DigestError
 from digest.fsutil import sha1_hex, sha256_file, write_atomic, write_if_changed
+from digest.ingest.identity import identities, resolve_entry, upgrade_day
 from digest.ingest.merge import by_date, mark_first_seen, merge_dump
 from digest.ingest.parse import parse_file
 from digest.ingest.retheme import Moves, retheme_day
@@ -51,7 +54,12 @@ def ingest(
     dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
     if stored is None:
         stored = load_stored_days(digests_dir, cache_dir)
+    if not any(entries for _, entries in dumps):  # only days without papers: nothing to do
+        return ()
     days = {d: s.day for d, s in stored.items()}
+    known = identities((e for _, entries in dumps for e in entries), days.values())
+    days = {d: upgrade_day(day, known) for d, day in days.items()}
+    dumps = [(path, [resolve_entry(e, known) for e in entries]) for path, entries in dumps]
     added: dict[dt.date, int] = {}
     for path, entries in dumps:
         source = Source(path.name, sha256_file(path))

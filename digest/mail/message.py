@@ -44,6 +44,8 @@ class MailPaper:
     abstract: str
     shortened: bool
     first_seen: dt.date | None
+    upvotes: int | None = None
+    tldr: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Limits:
 
     max_papers: int
     abstract_length: int
+    min_upvotes: int = 0
+    """Papers with fewer upvotes are left out (counted in "N more on the site")."""
 
 
 @dataclass(frozen=True)
@@ -146,8 +150,8 @@ def _group(
     also: tuple[Card, ...],
     limits: Limits,
 ) -> MailGroup:
-    shown = cards[: limits.max_papers]
-    also_shown = also[: max(0, limits.max_papers - len(shown))]
+    shown = [c for c in cards if _enough(c, limits)][: limits.max_papers]
+    also_shown = [c for c in also if _enough(c, limits)][: max(0, limits.max_papers - len(shown))]
     return MailGroup(
         slug=slug,
         name=one_line(name),
@@ -161,6 +165,11 @@ def _group(
     )
 
 
+def _enough(card: Card, limits: Limits) -> bool:
+    """Keep a paper with enough upvotes, or whose upvotes nobody counted."""
+    return card.upvotes is None or card.upvotes >= limits.min_upvotes
+
+
 def _paper(base_url: str, card: Card, abstract_length: int) -> MailPaper:
     full = one_line("".join(s.text for s in card.abstract))
     return MailPaper(
@@ -169,6 +178,8 @@ def _paper(base_url: str, card: Card, abstract_length: int) -> MailPaper:
         abstract=shorten(full, abstract_length),
         shortened=len(full) > abstract_length or card.truncated,
         first_seen=card.first_seen.date if card.seen_before else None,
+        upvotes=card.upvotes,
+        tldr=one_line(card.tldr),
     )
 
 
@@ -204,9 +215,9 @@ def fitting_limits(limits: Limits) -> Iterator[Limits]:
         limits,
         replace(limits, abstract_length=limits.abstract_length // 2),
         replace(limits, max_papers=max(1, limits.max_papers // 2)),
-        Limits(max(1, limits.max_papers // 2), limits.abstract_length // 4),
-        Limits(max(1, limits.max_papers // 4), 0),
-        Limits(1, 0),
+        Limits(max(1, limits.max_papers // 2), limits.abstract_length // 4, limits.min_upvotes),
+        Limits(max(1, limits.max_papers // 4), 0, limits.min_upvotes),
+        Limits(1, 0, limits.min_upvotes),
     ]
     for candidate in candidates:
         if candidate not in seen:
@@ -227,7 +238,7 @@ def render_email(
 ) -> Rendered:
     """Render a day's email, shrinking it until the HTML part fits under Gmail's clipping size."""
     email = config.email
-    first = Limits(email.max_papers, email.abstract_length)
+    first = Limits(email.max_papers, email.abstract_length, email.min_upvotes)
     for limits in fitting_limits(first):
         mail = mail_view(library, config, day, base_url, limits)
         subject, _, text, html = templates.parts(mail)

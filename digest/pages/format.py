@@ -8,10 +8,13 @@ is one that reads back exactly, and the writer and reader live side by side in t
     ---
     # Title
     ## Theme name {#theme-slug}          one section per theme, then "Other"
-    ### Paper title {#p-<id>}            one block per paper
+    ### Paper title {#p-<id>}            one block per paper; id: arXiv id, else a title hash
     - themes: slug, slug                 metadata lines; "(by hand)" at the end keeps the themes
     - why slug: title “...”; abstract “...”
     - first seen: YYYY-MM-DD
+    - authors: Ada Lovelace, Alan Turing what a source said about it (:data:`META_KEYS`)
+    - upvotes: 42
+    - previous ids: 7211cbff64de         ids it had before (its permalinks redirect)
     <blank>
     Abstract (one line)
     <blank>
@@ -30,10 +33,37 @@ from typing import Any
 import yaml
 
 from digest.errors import DigestError
-from digest.model import OTHER, Day, Paper, Section, Source, count_themes, effective_themes
+from digest.model import (
+    NO_META,
+    OTHER,
+    Day,
+    Meta,
+    Paper,
+    Section,
+    Source,
+    count_themes,
+    effective_themes,
+)
 
 SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\}\s*$")
-PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
+PAPER_ID = r"[0-9a-f]{12}|\d{4}\.\d{4,5}"
+"""A paper's id: 12 hex digits of its title's hash, or its arXiv id (which has a dot)."""
+PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>" + PAPER_ID + r")\}\s*$")
+PREVIOUS_IDS = re.compile(r"(?:" + PAPER_ID + r")(?:,\s*(?:" + PAPER_ID + r"))*")
+CODE = re.compile(r"^(?P<url>\S+)(?: \((?P<stars>\d+) stars?\))?$")
+META_KEYS = {
+    "authors": "authors",
+    "author count": "author_count",
+    "upvotes": "upvotes",
+    "comments": "comments",
+    "code": "github",
+    "project page": "project_page",
+    "tldr": "summary",
+    "keywords": "keywords",
+    "submitted by": "submitted_by",
+}
+"""Metadata line keys of :class:`Meta` fields, in the order a page lists them."""
+COUNTS = ("author_count", "upvotes", "comments")
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
 HAND_MARK = " (by hand)"
@@ -99,12 +129,41 @@ def _render_paper(paper: Paper) -> str:
         meta.append(f"- first seen: {paper.first_seen.isoformat()}")
     if paper.truncated:
         meta.append("- truncated: yes")
+    if paper.meta is not NO_META:
+        meta += _meta_lines(paper.meta)
+    if paper.previous_ids:
+        meta.append(f"- previous ids: {', '.join(paper.previous_ids)}")
     meta += [f"- {key}: {value}" for key, value in paper.extra]
     lines = [f"### {paper.title} {{#p-{paper.id}}}", "", *meta, ""]
     lines.append(paper.abstract if paper.abstract else "*No abstract: the page was cut off.*")
     if paper.notes:
         lines += ["", paper.notes]
     return "\n".join(lines) + "\n"
+
+
+def _meta_lines(meta: Meta) -> list[str]:
+    lines = []
+    for key, name in META_KEYS.items():
+        value = getattr(meta, name)
+        if value is None or (name == "author_count" and meta.authors):
+            continue
+        if name == "github":
+            stars = meta.github_stars
+            value += "" if stars is None else f" ({stars} star{'' if stars == 1 else 's'})"
+        elif isinstance(value, tuple):
+            value = join_list(value)
+        lines.append(f"- {key}: {value}")
+    return lines
+
+
+def join_list(items: Sequence[str]) -> str:
+    """Join names for a metadata line: by commas, or by semicolons when a name has a comma."""
+    return ("; " if any("," in item for item in items) else ", ").join(items)
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Read a list :func:`join_list` wrote (or a person typed)."""
+    return tuple(part.strip() for part in value.split(";" if ";" in value else ",") if part.strip())
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -268,6 +327,8 @@ def _paper_fields(meta: list[tuple[str, str]], block: _Block, path: Path) -> dic
     truncated = False
     hand = False
     extra: list[tuple[str, str]] = []
+    facts: dict[str, Any] = {}
+    previous: tuple[str, ...] = ()
     for key, value in meta:
         if key == "themes":
             hand = value.endswith(HAND_MARK.strip())
@@ -279,6 +340,10 @@ def _paper_fields(meta: list[tuple[str, str]], block: _Block, path: Path) -> dic
             first_seen = _iso_meta(value, block, path)
         elif key == "truncated":
             truncated = value.lower() in ("yes", "true")
+        elif key in META_KEYS and value:
+            facts.update(_meta_value(META_KEYS[key], value, key, block, path))
+        elif key == "previous ids" and PREVIOUS_IDS.fullmatch(value):
+            previous = tuple(v.strip() for v in value.split(","))
         else:
             extra.append((key, value))
     return {
@@ -288,7 +353,26 @@ def _paper_fields(meta: list[tuple[str, str]], block: _Block, path: Path) -> dic
         "truncated": truncated,
         "hand": hand,
         "extra": tuple(extra),
+        "meta": Meta(**facts) if facts else NO_META,
+        "previous_ids": previous,
     }
+
+
+def _meta_value(name: str, value: str, key: str, block: _Block, path: Path) -> dict[str, Any]:
+    """Read one metadata line of a :class:`Meta` field; a count that is no number is an error."""
+    if name in COUNTS:
+        if not (value.isascii() and value.isdigit()):
+            raise DigestError(f"'{key}' must be a whole number, got {value!r}", path, block.line)
+        return {name: int(value)}
+    if name == "github":
+        code = CODE.match(value)
+        if code is None:
+            return {name: value}
+        stars = code["stars"]
+        return {name: code["url"], "github_stars": int(stars) if stars else None}
+    if name in ("authors", "keywords"):
+        return {name: split_list(value)}
+    return {name: value}
 
 
 def _iso_meta(value: str, block: _Block, path: Path) -> dt.date:

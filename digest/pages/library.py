@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from digest.model import OTHER, OTHER_NAME, Day, Paper, Theme, effective_themes
+from digest.model import NO_META, OTHER, OTHER_NAME, Day, Meta, Paper, Theme, effective_themes
 from digest.pages.cache import StoredDay, load_stored_days
 
 
@@ -23,13 +23,18 @@ class Record:
     id: str
     title: str
     abstract: str
-    """Title and abstract as the first day's page has them."""
+    """Title and abstract as the latest day's page has them (a v2's new title), unless its
+    abstract was cut off there and an earlier one was not."""
     themes: tuple[str, ...]
     """Every theme any of its days gave it, in order of first use."""
     why: dict[str, str] = field(hash=False)
     dates: tuple[dt.date, ...]
     """Every day it appeared on, oldest first."""
     truncated: bool = False
+    meta: Meta = NO_META
+    """What its pages say about it; where they differ, the latest day's page wins."""
+    previous_ids: tuple[str, ...] = ()
+    """Ids its pages say it had before: their permalinks redirect to this paper's."""
 
     @property
     def first_seen(self) -> dt.date:
@@ -122,7 +127,7 @@ def _loaded(day: Day, token: str) -> LoadedDay:
 
 
 def _records(days: tuple[LoadedDay, ...]) -> dict[str, Record]:
-    """Merge appearances: text from the first, themes from all (in order of first use)."""
+    """Merge appearances: text from the latest, themes from all (in order of first use)."""
     records: dict[str, Record] = {}
     for day in days:
         for placed in day.placed:
@@ -137,12 +142,34 @@ def _records(days: tuple[LoadedDay, ...]) -> dict[str, Record]:
                     dict(paper.why),
                     (day.date,),
                     paper.truncated,
+                    paper.meta,
+                    paper.previous_ids,
                 )
-                continue
-            themes = known.themes + tuple(t for t in placed.themes if t not in known.themes)
-            why = {**paper.why, **known.why}
-            dates = known.dates if known.dates[-1] == day.date else (*known.dates, day.date)
-            records[paper.id] = Record(
-                known.id, known.title, known.abstract, themes, why, dates, known.truncated
-            )
+            else:
+                records[paper.id] = _again(known, placed, day.date)
     return records
+
+
+def _again(known: Record, placed: Placed, date: dt.date) -> Record:
+    """Return a record with one more appearance: the latest text wins, unless it was cut off."""
+    paper = placed.paper
+    themes = known.themes + tuple(t for t in placed.themes if t not in known.themes)
+    why = {**paper.why, **known.why}
+    dates = known.dates if known.dates[-1] == date else (*known.dates, date)
+    abstract, truncated = paper.abstract, paper.truncated
+    if truncated and not known.truncated:
+        abstract, truncated = known.abstract, False
+    previous = known.previous_ids
+    if paper.previous_ids:
+        previous += tuple(i for i in paper.previous_ids if i not in previous)
+    return Record(
+        known.id,
+        paper.title,
+        abstract,
+        themes,
+        why,
+        dates,
+        truncated,
+        known.meta.updated_by(paper.meta),
+        previous,
+    )

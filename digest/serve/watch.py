@@ -23,6 +23,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from digest.project import RAW_SUFFIXES
+
 log = logging.getLogger(__name__)
 
 WANTED_EVENTS = frozenset({"created", "modified", "deleted", "moved"})
@@ -108,7 +110,7 @@ def _content_kind(relative: tuple[str, ...], is_directory: bool) -> str | None:
     if relative == ("themes.yaml",):
         return THEMES
     folder, name = (relative[0], relative[-1]) if relative else ("", "")
-    if folder == "raw" and (is_directory or (len(relative) == 2 and name.endswith(".txt"))):
+    if folder == "raw" and (is_directory or (len(relative) == 2 and name.endswith(RAW_SUFFIXES))):
         return RAW
     if folder == "digests" and (is_directory or (len(relative) == 2 and name.endswith(".md"))):
         return DIGESTS

@@ -67,6 +67,10 @@ class Keys:
         """A paper page shows the paper, the days it is on, and its related papers."""
         return self._key(*(self.record_token(i) for i in (record.id, *related)))
 
+    def redirect_page(self, previous_id: str, record: Record) -> str:
+        """A redirect shows where the paper is now, and its title."""
+        return self._key("redirect", previous_id, self.record_token(record.id))
+
     def papers_sitemap(self, path: str, records: Iterable[Record]) -> str:
         """A sitemap lists URLs and dates only: a note on a paper does not change it."""
         return self._key(path, *[r.id + r.last_seen.isoformat() for r in records])

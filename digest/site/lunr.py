@@ -20,8 +20,14 @@ from lunr.stemmer import porter_stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
-FIELDS: tuple[tuple[str, int], ...] = (("title", 10), ("abstract", 1), ("themes", 1))
-"""Indexed fields and their boosts: a title hit outweighs many abstract hits."""
+FIELDS: tuple[tuple[str, int], ...] = (
+    ("title", 10),
+    ("abstract", 1),
+    ("themes", 1),
+    ("author", 1),
+)
+"""Indexed fields and their boosts: a title hit outweighs many abstract hits. ``author`` holds
+every author's name, so ``author:lovelace`` finds a paper by one of them."""
 K1 = 1.2
 B = 0.75
 SEPARATOR = re.compile(r"[ \t\n\r\f\v\xa0\-]+")
@@ -66,7 +72,7 @@ def lunr_index(docs: Iterable[dict[str, str]], ref: str = "id") -> dict[str, Any
     for doc in docs:
         doc_ref = str(doc[ref])
         for field in fields:
-            found = terms(doc[field] or "")
+            found = terms(doc.get(field) or "")
             counts = Counter(found)  # keeps first-occurrence order
             field_postings = postings[field]
             for term in counts:

@@ -46,6 +46,7 @@ def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
     for record in sorted(library.records.values(), key=lambda r: r.id):
         key = keys.paper_page(record, views.related[record.id])
         yield PageSpec(urls.paper_path(record.id), key, partial(views.paper_page, record))
+    yield from redirect_plan(views, keys)
     for archive in views.archive_pages():
         yield PageSpec(archive.path, None, partial(_same, archive))
     for feed in (None, *views.slugs):
@@ -54,6 +55,25 @@ def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
     for plain in views.plain_pages():
         yield PageSpec(plain.path, None, partial(_same, plain))
     yield from sitemap_plan(views, keys)
+
+
+def redirect_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
+    """Plan a redirect at each permalink a paper had before its id changed (hash to arXiv id).
+
+    A previous id that is a paper of its own again (a hand edit) keeps that paper's page.
+    """
+    records = views.library.records
+    moved = {
+        previous: record
+        for record in records.values()
+        for previous in record.previous_ids
+        if previous not in records
+    }
+    for previous in sorted(moved):
+        record = moved[previous]
+        key = keys.redirect_page(previous, record)
+        make = partial(views.redirect, previous, record)
+        yield PageSpec(urls.paper_path(previous), key, make)
 
 
 def theme_plan(views: Views, keys: Keys, slug: str) -> Iterator[PageSpec]:

@@ -55,6 +55,30 @@ class DayLink:
 
 
 @dataclass(frozen=True)
+class CodeLink:
+    """A paper's code repository: where it is, how it is labelled, its stars if known."""
+
+    url: str
+    label: str
+    stars: int | None = None
+
+
+@dataclass(frozen=True)
+class Authors:
+    """A paper's authors: all of them (paper page), the first few (cards), or just a count."""
+
+    names: tuple[str, ...] = ()
+    shown: tuple[str, ...] = ()
+    """The first few names; ``et_al`` when there are more."""
+    et_al: bool = False
+    count: int | None = None
+    """How many, when only the number is known (from a text dump)."""
+
+
+NO_AUTHORS = Authors()
+
+
+@dataclass(frozen=True)
 class Card:
     """A paper as listed on a day, theme or archive page."""
 
@@ -77,6 +101,22 @@ class Card:
     truncated: bool
     notes_html: str = ""
     """The day page's note on the paper, rendered from Markdown (safe HTML)."""
+    rich: bool = False
+    """A source said more than title and abstract (the fields below): one test for templates."""
+    authors: Authors = NO_AUTHORS
+    upvotes: int | None = None
+    comments: int | None = None
+    tldr: str = ""
+    """Hugging Face's AI summary, one line; empty when there is none."""
+    keywords: tuple[str, ...] = ()
+    submitted_by: str = ""
+    arxiv_id: str = ""
+    pdf_url: str = ""
+    """The arXiv PDF, when the arXiv id is known (``arxiv_url`` is then its abstract page)."""
+    code: CodeLink | None = None
+    project_url: str = ""
+    previous_anchors: tuple[str, ...] = ()
+    """Element ids the card had before its id changed, so old links to it still land."""
 
     @property
     def seen_before(self) -> bool:
@@ -207,6 +247,7 @@ class FeedEntry:
     updated: dt.date
     """The day the paper first appeared."""
     categories: tuple[str, ...]
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -224,6 +265,13 @@ class SitemapPage(Page):
     prefix: str
     urls: tuple[tuple[str, dt.date | None], ...]
     is_index: bool = False
+
+
+@dataclass(frozen=True)
+class RedirectPage(Page):
+    """Where a paper's permalink was before its id changed: sends readers to ``target``."""
+
+    target: str
 
 
 @dataclass(frozen=True)

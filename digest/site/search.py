@@ -7,8 +7,9 @@ Each shard is a script (``assets/search/shard-YYYY-MM-H.js``) that hands its ind
 ``digestSearch.shard(JSON.parse("..."))``: loading scripts, never fetch, keeps ``file://`` working.
 ``assets/search/manifest.js`` lists the shards and the themes.
 
-The index is lunr.js 2.3.9's serialised format, written by :mod:`digest.site.lunr`. A shard is
-a pure function of its documents, so it is cached by their hash; the build's worker pool
+The index is lunr.js 2.3.9's serialised format, written by :mod:`digest.site.lunr`, over title,
+abstract, themes and authors (the ``author`` field: ``author:name`` searches names only). A
+shard is a pure function of its documents, so it is cached by their hash; the build's worker pool
 (:mod:`digest.build.pool`) builds the missing ones, here and in the benchmark alike.
 """
 
@@ -37,7 +38,7 @@ from digest.text import shorten
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 """Bump when the shard format changes, so cached shards of an older format are not reused."""
 SNIPPET_CHARS = 160
 
@@ -53,6 +54,7 @@ class SearchDoc:
     themes: tuple[str, ...]
     theme_text: str
     token: str = dataclasses.field(default="", compare=False)
+    authors: tuple[str, ...] = ()
     """What the document is made of: the paper's digest pages by content, and theme names."""
 
     def stored(self) -> dict[str, Any]:
@@ -124,6 +126,7 @@ def _search_doc(
         record.themes,
         theme_text,
         token,
+        record.meta.authors or (),
     )
 
 
@@ -245,6 +248,7 @@ def shard_script(shard: Shard) -> bytes:
 def doc_fields(doc: SearchDoc) -> dict[str, str]:
     return {
         "abstract": doc.abstract,
+        "author": ", ".join(doc.authors),
         "date": doc.date,
         "id": doc.id,
         "theme_slugs": " ".join(doc.themes),

@@ -17,15 +17,18 @@ from itertools import groupby
 from digest import urls
 from digest.config import Config
 from digest.dates import now
-from digest.model import OTHER, count_themes
+from digest.model import NO_META, OTHER, count_themes, is_arxiv_id
 from digest.pages.library import Library, LoadedDay, Record
 from digest.site.charts import Trend, weekly_trend
 from digest.site.notes import render_notes
 from digest.site.records import (
+    NO_AUTHORS,
     ArchivePage,
     ArchivePeriod,
+    Authors,
     Badge,
     Card,
+    CodeLink,
     DayGroup,
     DayLink,
     DayPage,
@@ -35,6 +38,7 @@ from digest.site.records import (
     HomePage,
     PaperPage,
     PlainPage,
+    RedirectPage,
     Segment,
     Site,
     SitemapPage,
@@ -50,6 +54,8 @@ SNIPPET_CHARS = 240
 DESCRIPTION_CHARS = 200
 RECENT_DAYS = 10
 FEED_ENTRIES = 50
+AUTHORS_SHOWN = 3
+"""Authors a card names before "et al." (the paper page names them all)."""
 
 
 class Views:
@@ -113,7 +119,7 @@ class Views:
             Badge(s, self.name(s), urls.theme_path(s), why.get(s, "filed here by hand"))
             for s in record.themes
         )
-        return Card(
+        card = Card(
             id=record.id,
             anchor=urls.paper_anchor(record.id),
             title=record.title,
@@ -129,6 +135,9 @@ class Views:
             truncated=record.truncated,
             notes_html=render_notes(notes) if notes else "",
         )
+        if record.meta is NO_META and not record.previous_ids and not is_arxiv_id(record.id):
+            return card
+        return with_facts(card, record)
 
     def day_summary(self, day: LoadedDay) -> DaySummary:
         if day.date not in self._summaries:
@@ -180,6 +189,9 @@ class Views:
             for slug in placed.themes[1:]:
                 also.setdefault(slug, []).append(card)
         order = [s for s in [*self.slugs, OTHER] if s in filed or s in also]
+        if self.config.sort == "upvotes":
+            filed = {s: by_upvotes(cards) for s, cards in filed.items()}
+            also = {s: by_upvotes(cards) for s, cards in also.items()}
         return tuple(
             DayGroup(
                 self.theme_link(s, len(filed.get(s, ())) + len(also.get(s, ())), day.date),
@@ -293,6 +305,7 @@ class Views:
                 urls.paper_path(r.id),
                 r.first_seen,
                 tuple(self.name(s) for s in r.themes),
+                r.meta.authors or (),
             )
             for r in newest[:FEED_ENTRIES]
         )
@@ -326,6 +339,16 @@ class Views:
         prefix = urls.link_prefix(self.config.base_url, path)
         return SitemapPage(path, "sitemap.xml", "Sitemap", "", prefix, tuple(listed), is_index)
 
+    def redirect(self, previous_id: str, record: Record) -> RedirectPage:
+        """The page at a paper's old permalink: a pointer to its permalink now."""
+        return RedirectPage(
+            urls.paper_path(previous_id),
+            "redirect.html",
+            record.title,
+            "This paper's page has moved.",
+            urls.paper_path(record.id),
+        )
+
     def plain_pages(self) -> tuple[PlainPage, ...]:
         return (
             PlainPage(urls.SEARCH, "search.html", "Search", "Search every paper."),
@@ -337,6 +360,45 @@ class Views:
         chart = weekly_trend([r.first_seen for r in self.library.papers_in(slug)], width, height)
         # The chart's title element needs an id unique on the page: the theme name's words.
         return replace(chart, id="trend-" + self.name(slug).lower().replace(" ", "-"))
+
+
+def with_facts(card: Card, record: Record) -> Card:
+    """Add what the sources said (authors, upvotes, links) to a paper's card."""
+    meta = record.meta
+    arxiv = record.id if is_arxiv_id(record.id) else ""
+    names = meta.authors or ()
+    authors = (
+        Authors(names, names[:AUTHORS_SHOWN], len(names) > AUTHORS_SHOWN, len(names) or None)
+        if names
+        else Authors(count=meta.author_count)
+        if meta.author_count
+        else NO_AUTHORS
+    )
+    code_url = urls.external(meta.github)
+    return replace(
+        card,
+        rich=True,
+        authors=authors,
+        upvotes=meta.upvotes,
+        comments=meta.comments,
+        tldr=meta.summary or "",
+        keywords=meta.keywords or (),
+        submitted_by=meta.submitted_by or "",
+        arxiv_id=arxiv,
+        arxiv_url=urls.arxiv_abstract(arxiv) if arxiv else card.arxiv_url,
+        pdf_url=urls.arxiv_pdf(arxiv) if arxiv else "",
+        hf_url=urls.hf_paper(arxiv) if arxiv else card.hf_url,
+        code=CodeLink(code_url, urls.repository_name(code_url), meta.github_stars)
+        if code_url
+        else None,
+        project_url=urls.external(meta.project_page),
+        previous_anchors=tuple(urls.paper_anchor(i) for i in record.previous_ids),
+    )
+
+
+def by_upvotes(cards: list[Card]) -> list[Card]:
+    """Sort cards by upvotes, most first; cards without a count keep their order, last."""
+    return sorted(cards, key=lambda c: (c.upvotes is None, -(c.upvotes or 0)))
 
 
 def day_link(date: dt.date) -> DayLink:

@@ -399,7 +399,7 @@
     var detail = err && err.message ? " (" + err.message + ")" : "";
     if (typeof lunr !== "undefined" && err instanceof lunr.QueryParseError) {
       return "That query could not be read" + detail + ". Put a word after \u201c+\u201d, \u201c-\u201d " +
-        "or a field such as \u201ctitle:\u201d; fields are title, abstract and themes.";
+        "or a field such as \u201ctitle:\u201d; fields are title, abstract, themes and author.";
     }
     return "That query could not be run" + detail + ". Try plain words.";
   }

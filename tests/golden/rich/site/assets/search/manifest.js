@@ -1,0 +1,1 @@
+digestSearch.manifest({"papers":5,"shards":[{"file":"shard-2024-01-2.js","name":"2024-01-2","papers":5,"v":"1ec459381f"}],"themes":[{"name":"Decoupling","slug":"decoupling"},{"name":"Quantization","slug":"quantization"},{"name":"Implicit neural representations","slug":"inr"},{"name":"Unified multimodal","slug":"unified-multimodal"},{"name":"Other","slug":"other"}]});
