@@ -31,14 +31,21 @@ import yaml
 
 from digest.errors import DigestError
 from digest.model import OTHER, Day, Paper, Section, Source, count_themes, effective_themes
+from digest.yamlfile import TIMESTAMP_TAG, explain_yaml_error, lenient_timestamp, refuse_aliases
 
 SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\}\s*$")
 PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
 # libyaml's safe loader and dumper when PyYAML has them: 10x faster on thousands of pages.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading an impossible date (2024-02-31) as text for a clear error."""
+
+
+_Loader.add_constructor(TIMESTAMP_TAG, lenient_timestamp)
 
 
 def day_title(date: dt.date) -> str:
@@ -119,28 +126,49 @@ class _Block:
 def parse_day(text: str, path: Path) -> Day:
     """Read a digest page."""
     front, body, body_start = _split_front_matter(text, path)
-    date = front.get("date")
-    if isinstance(date, str):
-        date = _iso(date, path)
-    if not isinstance(date, dt.date):
-        raise DigestError("front matter needs 'date: YYYY-MM-DD'", path, 2)
-    title = str(front.get("title") or day_title(date))
-    sources = tuple(_source(item, path) for item in front.get("sources") or ())
+    lines = text.replace("\r\n", "\n").split("\n")[: body_start - 1]
+    date = _front_date(front.get("date"), path, _key_line(lines, "date"))
+    title = front.get("title") or day_title(date)
+    if not isinstance(title, str | int | float):
+        raise DigestError("front matter 'title' must be text", path, _key_line(lines, "title"))
+    sources = _sources(front.get("sources"), path, _key_line(lines, "sources"))
     extra = {k: v for k, v in front.items() if k not in KNOWN_FRONT_MATTER}
-    intro, sections = _read_body(body, body_start, title, path)
-    return Day(date, title, tuple(sections), sources, intro, extra)
+    intro, sections = _read_body(body, body_start, str(title), path)
+    return Day(date, str(title), tuple(sections), sources, intro, extra)
 
 
-def _iso(text: str, path: Path) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise DigestError(f"front matter date {text!r} is not YYYY-MM-DD", path, 2) from None
+def _key_line(lines: list[str], key: str) -> int:
+    """Return the 1-based line of a top-level front matter key (else 2, the first key's)."""
+    found = (i for i, line in enumerate(lines, start=1) if line.startswith(f"{key}:"))
+    return next(found, 2)
 
 
-def _source(item: Any, path: Path) -> Source:
+def _front_date(value: Any, path: Path, line: int) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise DigestError(
+                f"front matter date {value!r} is not YYYY-MM-DD (a real calendar date)", path, line
+            ) from None
+    raise DigestError("front matter needs 'date: YYYY-MM-DD'", path, line)
+
+
+def _sources(value: Any, path: Path, line: int) -> tuple[Source, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DigestError("front matter 'sources' must be a list of file and sha256", path, line)
+    return tuple(_source(item, path, line) for item in value)
+
+
+def _source(item: Any, path: Path, line: int) -> Source:
     if not isinstance(item, dict) or not {"file", "sha256"} <= set(item):
-        raise DigestError("each front matter source needs 'file' and 'sha256'", path)
+        raise DigestError("each front matter source needs 'file' and 'sha256'", path, line)
     return Source(str(item["file"]), str(item["sha256"]))
 
 
@@ -152,13 +180,14 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
         raise DigestError("front matter is not closed by a '---' line", path, 1) from None
+    text = "\n".join(lines[1:end])
+    refuse_aliases(text, _Loader, path, 2)
     try:
-        front = yaml.load("\n".join(lines[1:end]), Loader=_Loader) or {}  # noqa: S506 - safe
+        front = yaml.load(text, Loader=_Loader) or {}  # noqa: S506 - safe
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        problem = getattr(exc, "problem", exc)
-        raise DigestError(f"invalid front matter: {problem}", path, line) from None
+        message, line = explain_yaml_error(exc, lines[1:end])
+        message = message.replace("invalid YAML", "invalid front matter", 1)
+        raise DigestError(message, path, line + 1 if line else 1) from None
     if not isinstance(front, dict):
         raise DigestError("front matter must be a YAML mapping", path, 2)
     return front, lines[end + 1 :], end + 2
