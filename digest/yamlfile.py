@@ -17,6 +17,7 @@ from digest.errors import DigestError
 
 LINE_KEY = "__line__"
 KEY_LINES = "__key_lines__"
+ITEM_LINES = "__item_lines__"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 ALIASES_REFUSED = "YAML aliases (*name) are not allowed in digest's files; write the value out"
 
@@ -54,6 +55,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
     mapping[LINE_KEY] = node.start_mark.line + 1
     mapping[KEY_LINES] = {
         key.value: key.start_mark.line + 1 for key, _ in node.value if isinstance(key.value, str)
+    }
+    mapping[ITEM_LINES] = {
+        key.value: [item.start_mark.line + 1 for item in value.value]
+        for key, value in node.value
+        if isinstance(key.value, str) and isinstance(value, yaml.SequenceNode)
     }
     return mapping
 
@@ -156,10 +162,17 @@ def line_of(mapping: Any, key: str | None = None) -> int | None:
     return mapping.get(LINE_KEY)
 
 
+def line_of_item(mapping: Any, key: str, index: int) -> int | None:
+    """Return the line of item ``index`` of the list under ``key`` (else the key's line)."""
+    lines = mapping.get(ITEM_LINES, {}).get(key, []) if isinstance(mapping, dict) else []
+    return int(lines[index]) if index < len(lines) else line_of(mapping, key)
+
+
 def without_lines(value: Any) -> Any:
     """Return a plain copy of loaded YAML with the line bookkeeping removed."""
     if isinstance(value, dict):
-        return {k: without_lines(v) for k, v in value.items() if k not in (LINE_KEY, KEY_LINES)}
+        bookkeeping = (LINE_KEY, KEY_LINES, ITEM_LINES)
+        return {k: without_lines(v) for k, v in value.items() if k not in bookkeeping}
     if isinstance(value, list):
         return [without_lines(v) for v in value]
     return value

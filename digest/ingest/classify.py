@@ -7,26 +7,27 @@ rule matched. Every hit is recorded, so a page can say why a paper is in a theme
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from digest.ingest.patterns import Found, SafePattern, compile_pattern
 from digest.model import Match, Rule, Theme
 
 FIELDS = ("title", "abstract")
 
 
 @lru_cache(maxsize=1024)
-def compile_rule(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def compile_rule(pattern: str) -> tuple[SafePattern, SafePattern]:
     """Compile a rule for lowercased text: a fast bare search and the exact word-bounded form.
 
     Case-insensitive matching and a leading look-behind both stop Python's regex engine from
     scanning for a literal prefix, which made matching 50x slower; so texts are lowercased once
-    and the bare pattern finds candidates that the bounded pattern then confirms.
+    and the bare pattern finds candidates that the bounded pattern then confirms. Both are
+    compiled by :func:`compile_pattern`, which refuses empty matches and bounds the time.
     """
     lowered = _lower_literals(pattern)
-    return re.compile(lowered), re.compile(rf"(?<!\w)(?:{lowered})(?!\w)")
+    return compile_pattern(lowered), compile_pattern(rf"(?<!\w)(?:{lowered})(?!\w)")
 
 
 def _lower_literals(pattern: str) -> str:
@@ -39,7 +40,7 @@ def _lower_literals(pattern: str) -> str:
     return "".join(out)
 
 
-def search_rule(rule: Rule, lowered: str) -> re.Match[str] | None:
+def search_rule(rule: Rule, lowered: str) -> Found | None:
     """Return the first word-bounded match of ``rule`` in lowercased text."""
     bare, bounded = compile_rule(rule.pattern)
     position = 0
@@ -63,7 +64,7 @@ class Texts:
         original = {"title": title, "abstract": abstract}
         return cls(original, {k: v.lower() for k, v in original.items()})
 
-    def shown(self, field: str, found: re.Match[str]) -> str:
+    def shown(self, field: str, found: Found) -> str:
         """Return the matched words as the paper wrote them (case kept where lengths agree)."""
         text, lowered = self.original[field], self.lowered[field]
         source = text if len(text) == len(lowered) else lowered

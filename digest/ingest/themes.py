@@ -15,7 +15,7 @@ from typing import Any
 from digest.errors import DigestError
 from digest.ingest.classify import FIELDS, compile_rule
 from digest.model import OTHER, Rule, Theme
-from digest.yamlfile import KEY_LINES, LINE_KEY, line_of, load_yaml
+from digest.yamlfile import ITEM_LINES, KEY_LINES, LINE_KEY, line_of, line_of_item, load_yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 THEME_KEYS = {
@@ -48,7 +48,7 @@ def _theme(item: Any, path: Path) -> Theme:
     line = line_of(item)
     if not isinstance(item, dict):
         raise DigestError("each theme must be a mapping with slug, name and match", path, line)
-    unknown = set(item) - THEME_KEYS - {LINE_KEY, KEY_LINES}
+    unknown = set(item) - THEME_KEYS - {LINE_KEY, KEY_LINES, ITEM_LINES}
     if unknown:
         raise DigestError(
             f"unknown theme key(s) {sorted(unknown)}; allowed: {sorted(THEME_KEYS)}", path, line
@@ -67,8 +67,11 @@ def _theme(item: Any, path: Path) -> Theme:
         slug=slug,
         name=str(item.get("name") or slug),
         description=str(item.get("description") or "").strip(),
-        rules=tuple(_rule(rule, path, line) for rule in rules),
-        exclude=tuple(_rule(rule, path, line) for rule in item.get("exclude") or ()),
+        rules=tuple(_rule(r, path, line_of_item(item, "match", i)) for i, r in enumerate(rules)),
+        exclude=tuple(
+            _rule(r, path, line_of_item(item, "exclude", i))
+            for i, r in enumerate(item.get("exclude") or ())
+        ),
         title_weight=_number(item, "title_weight", 2.0, path),
         abstract_weight=_number(item, "abstract_weight", 1.0, path),
         threshold=_number(item, "threshold", 2.0, path),
@@ -78,7 +81,7 @@ def _theme(item: Any, path: Path) -> Theme:
 def _number(item: dict[str, Any], key: str, default: float, path: Path) -> float:
     value = item.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DigestError(f"{key} must be a number, got {value!r}", path, line_of(item))
+        raise DigestError(f"{key} must be a number, got {value!r}", path, line_of(item, key))
     return float(value)
 
 
@@ -92,7 +95,7 @@ def _rule(item: Any, path: Path, theme_line: int | None) -> Rule:
             path,
             line,
         )
-    unknown = set(item) - RULE_KEYS - {LINE_KEY, KEY_LINES}
+    unknown = set(item) - RULE_KEYS - {LINE_KEY, KEY_LINES, ITEM_LINES}
     if unknown:
         raise DigestError(f"unknown rule key(s) {sorted(unknown)}", path, line)
     fields = item.get("in", "both")
