@@ -5,6 +5,7 @@ Each command runs in a subprocess with a deadline, so a regression fails instead
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -12,8 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest.errors import DigestError
+from digest.ingest.parse import ends_a_sentence, parse_text
 from digest.ingest.patterns import compile_pattern
 from digest.serve.preview import Preview
 from tests.conftest import SAMPLE_FILES
@@ -110,3 +114,34 @@ def test_the_preview_server_survives_an_empty_pattern_and_rebuilds_after(
         "Jan 17\n\nA Third Day of Tiny Quantization\n\nWe quantize tiny models to 2 bits.\n"
     )
     wait_until(lambda: b"Third Day" in served.get("/index.html"), timeout=10)
+
+
+# --- parsing stays linear --------------------------------------------------------------------
+
+OLD_SENTENCE_END = re.compile(r"""([.!?)\]"'”’]|\S+://\S+|github\.com/\S+)$""")
+"""The check as a regular expression: quadratic in a long run without spaces."""
+
+
+@given(st.text(alphabet="ab .!:/ghitub.com)'\u2019\t", max_size=40))
+def test_the_end_of_sentence_check_agrees_with_the_old_expression(text: str) -> None:
+    assert ends_a_sentence(text) == bool(OLD_SENTENCE_END.search(text))
+
+
+@pytest.mark.parametrize("size", [200_000, 5_000_000])
+def test_a_long_last_abstract_without_spaces_parses_in_linear_time(size: int) -> None:
+    """200 KB took 28 s; 5 MB never finished."""
+    text = f"Apr 24\n\nA title\n\n{'x' * size}\n"
+    started = time.perf_counter()
+    (entry,) = parse_text(text, Path("a.txt"), year=2024)
+    assert time.perf_counter() - started < 1.0
+    assert entry.truncated and len(entry.abstract) == size
+
+
+def test_a_five_megabyte_line_goes_through_the_whole_parse_command(tmp_path: Path) -> None:
+    dump = tmp_path / "big.txt"
+    dump.write_text(
+        f"Apr 24\n\nA title\n\n{'x' * 5_000_000}\n\nA later title\n\n{'ab ' * 100_000}\n"
+    )
+    done = digest(tmp_path, "parse", str(dump), "--year", "2024", timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "2 entries\n"
