@@ -236,10 +236,11 @@ def run_ingest(args: argparse.Namespace) -> int:
     if not files:
         raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt files")
     year = _year_option(args) or project.config.year()
-    reports = ingest(
-        project.digests_dir, files, project.themes, year=year, date=_date_option(args),
-        cache_dir=project.cache_dir,
-    )  # fmt: skip
+    with project.writing("ingest"):
+        reports = ingest(
+            project.digests_dir, files, project.themes, year=year, date=_date_option(args),
+            cache_dir=project.cache_dir,
+        )  # fmt: skip
     for report in reports:
         state = "written" if report.written else "unchanged"
         print(f"{_relative(report.path)}: {report.added} new papers, {state}")

@@ -6,13 +6,17 @@ they never need to know how a project is laid out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from digest.config import DEFAULTS_DIR, Config, load_config
 from digest.errors import DigestError
+from digest.fsutil import remove_leftovers
 from digest.ingest.themes import load_themes
+from digest.lock import project_lock
 from digest.model import Theme
 
 CONFIG_NAME = "digest.yaml"
@@ -77,6 +81,21 @@ class Project:
     def themes(self) -> tuple[Theme, ...]:
         """The project's themes, or the packaged defaults when it has no themes file."""
         return load_themes(self.themes_path if self.themes_path.is_file() else default_themes())
+
+    @property
+    def lock_path(self) -> Path:
+        return self.cache_dir / "lock"
+
+    @contextmanager
+    def writing(self, command: str) -> Iterator[None]:
+        """Hold the project lock while a command writes (see :mod:`digest.lock`).
+
+        Holding it, no other digest command is writing, so the temporary files of a page
+        write that was killed midway are leftovers: they are removed here.
+        """
+        with project_lock(self.lock_path, command):
+            remove_leftovers(self.digests_dir)
+            yield
 
     def raw_dumps(self) -> list[Path]:
         """Return the raw page dumps shipped in the project, in name order."""

@@ -18,7 +18,9 @@ MAY_IMPORT = {
     "serve": {"build", "ingest", "pages", "site"},
 }
 """Which stage packages each stage may import; every stage may import the base modules."""
-BASE = {"__version__", "config", "dates", "errors", "fsutil", "model", "text", "urls", "yamlfile"}
+BASE = {
+    "__version__", "config", "dates", "errors", "fsutil", "lock", "model", "text", "urls", "yamlfile"
+}
 
 
 def digest_imports(path: Path) -> set[str]:

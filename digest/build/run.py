@@ -61,7 +61,22 @@ def build(
     clean: bool = False,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Build the project's site into ``out`` (default ``site/``); the old site stays on failure."""
+    """Build the project's site into ``out`` (default ``site/``); the old site stays on failure.
+
+    Under the project lock: a build ingests new dumps and writes the site, and two writers
+    at once lost each other's papers or shared one staging folder.
+    """
+    with project.writing("build"):
+        return _build(project, out, base_url, clean, progress)
+
+
+def _build(
+    project: Project,
+    out: Path | None,
+    base_url: str | None,
+    clean: bool,
+    progress: Progress | None,
+) -> BuildReport:
     started = time.perf_counter()
     out = (out or project.site_dir).resolve()
     _check_output_folder(project, out)

@@ -88,9 +88,10 @@ def email_digest(
             _write(options.out, data)
             lines.append(f"wrote {options.out}: {_summary(rendered)}")
     if options.send:
-        lines += _send(
-            job, recipients, project.root / config.email.sent_log, server, options, delays
-        )
+        with project.writing("email --send"):  # two sends at once would both send
+            lines += _send(
+                job, recipients, project.root / config.email.sent_log, server, options, delays
+            )
     return EmailReport(tuple(lines), stdout)
 
 
