@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,6 +22,7 @@ from digest.build.run import build, terminal_progress
 from digest.dates import parse_iso_date
 from digest.errors import DigestError
 from digest.ingest.evaluate import evaluate, known_abstracts, load_labels, misses, report_lines
+from digest.ingest.identity import resolve_ids
 from digest.ingest.merge import entry_record
 from digest.ingest.parse import parse_file
 from digest.ingest.run import ingest
@@ -216,7 +218,8 @@ def run_parse(args: argparse.Namespace) -> int:
     """Print the entries of raw dumps, as JSON or one line each."""
     themes, year = _themes_and_year(args)
     date = _date_option(args)
-    entries = [e for path in args.files for e in parse_file(path, date=date, year=year)]
+    parsed = (e for path in args.files for e in parse_file(path, date=date, year=year))
+    entries = resolve_ids(parsed, {})
     records = [entry_record(e, themes) for e in entries]
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
@@ -341,9 +344,44 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+class _Once(logging.Filter):
+    """Let each distinct message through once per command (a note for every file is noise)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+@contextmanager
+def _messages() -> Iterator[None]:
+    """Print digest's warnings as ``digest: ...`` lines on this command's stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("digest: %(message)s"))
+    handler.addFilter(_Once())
+    logger = logging.getLogger("digest")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; user mistakes print one line and exit non-zero, never a traceback."""
-    logging.basicConfig(level=logging.WARNING, format="digest: %(message)s")
+    with _messages():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args))

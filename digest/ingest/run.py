@@ -14,9 +14,10 @@ from pathlib import Path
 
 from digest.errors import DigestError
 from digest.fsutil import sha1_hex, sha256_file, write_if_changed
+from digest.ingest.identity import known_papers, resolve_ids
 from digest.ingest.merge import by_date, mark_first_seen, merge_dump
 from digest.ingest.parse import parse_file
-from digest.model import Day, Source, Theme
+from digest.model import Day, Entry, Source, Theme
 from digest.pages.cache import DayCache, StoredDay, load_stored_days
 from digest.pages.format import day_title, digest_path, render_day, unchanged_by_reading
 
@@ -47,10 +48,11 @@ def ingest(
 
     ``stored`` is the pages already read (a build has them); ``later`` queues cache writes.
     """
-    dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
+    parsed = [(path, parse_file(path, date=date, year=year)) for path in files]
     if stored is None:
         stored = load_stored_days(digests_dir, cache_dir)
     days = {d: s.day for d, s in stored.items()}
+    dumps = _distinct_ids(parsed, days)
     added: dict[dt.date, int] = {}
     for path, entries in dumps:
         source = Source(path.name, sha256_file(path))
@@ -77,6 +79,19 @@ def ingest(
             page = cache.remember(StoredDay(path, days[d], sha1_hex(pending[d])))
         reports.append(DayReport(path, added.get(d, 0), page is not None, page))
     return tuple(reports)
+
+
+def _distinct_ids(
+    parsed: list[tuple[Path, list[Entry]]], days: dict[dt.date, Day]
+) -> list[tuple[Path, list[Entry]]]:
+    """Give papers whose titles differ only in punctuation ids of their own (see identity)."""
+    known = known_papers(
+        (paper.id, paper.title, paper.abstract)
+        for d in sorted(days)
+        for _, paper in days[d].placed_papers()
+    )
+    entries = iter(resolve_ids((e for _, group in parsed for e in group), known))
+    return [(path, [next(entries) for _ in group]) for path, group in parsed]
 
 
 def _refuse_unsafe_rewrite(stored: StoredDay) -> None:

@@ -18,6 +18,8 @@ from digest.model import OTHER, Rule, Theme
 from digest.yamlfile import ITEM_LINES, KEY_LINES, LINE_KEY, line_of, line_of_item, load_yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters and line breaks: a name with one writes a heading no page can read."""
 THEME_KEYS = {
     "slug",
     "name",
@@ -54,18 +56,24 @@ def _theme(item: Any, path: Path) -> Theme:
             f"unknown theme key(s) {sorted(unknown)}; allowed: {sorted(THEME_KEYS)}", path, line
         )
     slug = item.get("slug")
-    if not isinstance(slug, str) or not SLUG.match(slug) or slug == OTHER:
+    if not isinstance(slug, str) or not SLUG.match(slug) or slug == OTHER or len(slug) > 64:
         raise DigestError(
-            f"theme slug must be lowercase words joined by '-' (not {OTHER!r}), got {slug!r}",
+            f"theme slug must be lowercase words joined by '-' (not {OTHER!r}), at most 64 "
+            f"characters, got {slug!r}",
             path,
-            line,
+            line_of(item, "slug") or line,
+        )
+    name = item.get("name") or slug
+    if not isinstance(name, str) or not name.strip() or LINE_BREAKING.search(name):
+        raise DigestError(
+            f"theme name must be one line of text, got {name!r}", path, line_of(item, "name")
         )
     rules = item.get("match")
     if not isinstance(rules, list) or not rules:
         raise DigestError(f"theme {slug!r} needs a non-empty 'match:' list", path, line)
     return Theme(
         slug=slug,
-        name=str(item.get("name") or slug),
+        name=name.strip(),
         description=str(item.get("description") or "").strip(),
         rules=tuple(_rule(r, path, line_of_item(item, "match", i)) for i, r in enumerate(rules)),
         exclude=tuple(

@@ -36,6 +36,8 @@ from digest.yamlfile import TIMESTAMP_TAG, explain_yaml_error, lenient_timestamp
 SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\}\s*$")
 PAPER_HEADING = re.compile(r"^### (?P<title>.+?) \{#p-(?P<id>[0-9a-f]{12})\}\s*$")
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
+MAX_SLUG = 64
+"""Longest theme slug: it names files (themes/SLUG.html), and file names have limits."""
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
 # libyaml's safe loader and dumper when PyYAML has them: 10x faster on thousands of pages.
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -77,7 +79,7 @@ def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
         "title": day.title,
         "papers": sum(len(s.papers) for s in day.sections),
         "counts": counts,
-        "sources": [{"file": s.file, "sha256": s.sha256} for s in day.sources],
+        "sources": [_source_item(s) for s in day.sources],
         **day.extra,
     }
     parts = [
@@ -94,6 +96,11 @@ def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
             parts.append(section.intro + "\n")
         parts.extend(_render_paper(paper) for paper in section.papers)
     return "\n".join(parts)
+
+
+def _source_item(source: Source) -> dict[str, str]:
+    item = {"file": source.file, "sha256": source.sha256}
+    return item | {"ids": " ".join(source.ids)} if source.ids else item
 
 
 def _render_paper(paper: Paper) -> str:
@@ -169,7 +176,8 @@ def _sources(value: Any, path: Path, line: int) -> tuple[Source, ...]:
 def _source(item: Any, path: Path, line: int) -> Source:
     if not isinstance(item, dict) or not {"file", "sha256"} <= set(item):
         raise DigestError("each front matter source needs 'file' and 'sha256'", path, line)
-    return Source(str(item["file"]), str(item["sha256"]))
+    ids = tuple(str(item.get("ids") or "").split())
+    return Source(str(item["file"]), str(item["sha256"]), ids)
 
 
 def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int]:
@@ -196,7 +204,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
 def _read_body(
     body: list[str], first_line: int, title: str, path: Path
 ) -> tuple[str, list[Section]]:
-    blocks = _blocks(body, first_line)
+    blocks = _blocks(body, first_line, path)
     intro = _strip_title(blocks[0].lines, title)
     sections: list[Section] = []
     for block in blocks[1:]:
@@ -215,16 +223,18 @@ def _read_body(
     return intro, sections
 
 
-def _blocks(body: list[str], first_line: int) -> list[_Block]:
+def _blocks(body: list[str], first_line: int, path: Path) -> list[_Block]:
     """Split the body at headings; a paper's abstract line is never taken for a heading.
 
     After a paper heading come blank lines, metadata lines, blank lines, then the abstract;
-    only after the abstract can a line start a new block.
+    only after the abstract can a line start a new block. ``## `` and ``### `` lines are the
+    page's own headings: one that lost its ``{#...}`` anchor is refused, as it would
+    otherwise turn a paper into the notes of the one above (and ingest would add it again).
     """
     blocks: list[_Block] = [_Block(None, first_line)]
     state = "notes"  # or: "before-meta", "meta", "after-meta" while the abstract is pending
     for number, line in enumerate(body, start=first_line):
-        heading = _heading(line) if state == "notes" else None
+        heading = _heading(line, path, number) if state == "notes" else None
         if heading:
             blocks.append(_Block(heading, number))
             state = "before-meta" if heading.re is PAPER_HEADING else "notes"
@@ -245,8 +255,18 @@ def _next_state(state: str, line: str) -> str:
     return state
 
 
-def _heading(line: str) -> re.Match[str] | None:
-    return SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
+def _heading(line: str, path: Path, number: int) -> re.Match[str] | None:
+    found = SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
+    if found is None and line.startswith(("## ", "### ")):
+        kind = "paper heading needs its {#p-<id>} anchor (12 hex digits)"
+        if line.startswith("## "):
+            kind = "theme heading needs its {#slug} anchor (lowercase words joined by '-')"
+        raise DigestError(
+            f"this {kind}; put it back, or start a heading in a note with '####'", path, number
+        )
+    if found is not None and found.re is SECTION_HEADING and len(found["slug"]) > MAX_SLUG:
+        raise DigestError(f"a theme slug is at most {MAX_SLUG} characters", path, number)
+    return found
 
 
 def _strip_title(lines: list[str], title: str) -> str:
