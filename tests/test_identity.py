@@ -40,9 +40,7 @@ def page_titles(page: Path) -> list[str]:
     return re.findall(r"(?m)^### (.+?) \{#p-", page.read_text())
 
 
-def test_titles_that_differ_only_in_punctuation_are_three_papers(
-    cli: Cli, project: Path
-) -> None:
+def test_titles_that_differ_only_in_punctuation_are_three_papers(cli: Cli, project: Path) -> None:
     dump = project / "content" / "raw" / "compilers.txt"
     dump.write_text(COMPILERS)
     result = cli("ingest", cwd=project)
@@ -64,7 +62,9 @@ def test_titles_that_differ_only_in_punctuation_are_three_papers(
     )
     # Ingesting again, or another page with one of them, keeps the same three ids.
     ids = page_ids(page)
-    (project / "content" / "raw" / "again.txt").write_text(COMPILERS.replace("C++ Compilers", "C+ + Compilers"))
+    (project / "content" / "raw" / "again.txt").write_text(
+        COMPILERS.replace("C++ Compilers", "C+ + Compilers")
+    )
     assert cli("ingest", cwd=project).code == 0
     assert page_ids(page) == ids
     parsed = cli("parse", dump, "--json", cwd=project)

@@ -19,7 +19,16 @@ MAY_IMPORT = {
 }
 """Which stage packages each stage may import; every stage may import the base modules."""
 BASE = {
-    "__version__", "config", "dates", "errors", "fsutil", "lock", "model", "text", "urls", "yamlfile"
+    "__version__",
+    "config",
+    "dates",
+    "errors",
+    "fsutil",
+    "lock",
+    "model",
+    "text",
+    "urls",
+    "yamlfile",
 }
 
 

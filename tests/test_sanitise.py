@@ -31,7 +31,7 @@ HOSTILE_NOTES = [
     "[upper](JaVaScRiPt:window.pwned=1)",
     "[data](data:text/html,<script>window.pwned=1</script>)",
     "![svg](data:image/svg+xml,<svg onload='window.pwned=1'/>)",
-    "para with a style\n{: style=\"background:url(javascript:window.pwned=1)\" }",
+    'para with a style\n{: style="background:url(javascript:window.pwned=1)" }',
     "<img src=x onerror=window.pwned=1>",
 ]
 
@@ -117,9 +117,7 @@ XML_FORBIDDEN = [chr(c) for c in range(1, 32) if chr(c) not in "\t\n\r"] + ["\uf
 """The 30 characters XML 1.0 forbids that a UTF-8 text dump can carry (NUL makes it binary)."""
 
 
-def test_every_xml_output_stays_well_formed_with_control_characters(
-    tiny: Path, cli: Cli
-) -> None:
+def test_every_xml_output_stays_well_formed_with_control_characters(tiny: Path, cli: Cli) -> None:
     assert len(XML_FORBIDDEN) == 30
     dump = "Jan 17\n\n" + "".join(
         f"Title {i} with {char} in it\n\nAn abstract with {char} in it.\n\n"
