@@ -12,13 +12,14 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from digest import __version__
 from digest.build.run import build, terminal_progress
+from digest.config import check_address
 from digest.dates import parse_iso_date
 from digest.errors import DigestError
 from digest.ingest.evaluate import evaluate, known_abstracts, load_labels, misses, report_lines
@@ -29,6 +30,8 @@ from digest.ingest.run import ingest
 from digest.ingest.themes import load_themes
 from digest.model import Theme
 from digest.project import Project, default_themes, init_project
+from digest.text import plural
+from digest.urls import check_base_url
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="the digest project to work on (default: the current directory)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
 
-    parse = commands.add_parser("parse", help="print the papers found in raw page dumps")
+    parse = _command(commands, "parse", "print the papers found in raw page dumps")
     _add_dump_options(parse, files_required=True)
     parse.add_argument("--json", action="store_true", help="print a JSON list of entries")
     parse.set_defaults(run=run_parse)
 
-    ingest_cmd = commands.add_parser(
-        "ingest", help="add papers from raw page dumps to the dated Markdown digests"
+    ingest_cmd = _command(
+        commands, "ingest", "add papers from raw page dumps to the dated Markdown digests"
     )
     _add_dump_options(ingest_cmd, files_required=False)
     ingest_cmd.set_defaults(run=run_ingest)
 
-    themes = commands.add_parser("themes", help="inspect and measure the theme rules")
+    themes = _command(commands, "themes", "inspect and measure the theme rules")
     themes_commands = themes.add_subparsers(dest="themes_command", metavar="ACTION")
     themes_commands.required = True
-    evaluate_cmd = themes_commands.add_parser(
-        "eval", help="precision, recall and F1 per theme against a labels file"
+    evaluate_cmd = _command(
+        themes_commands, "eval", "precision, recall and F1 per theme against a labels file"
     )
     evaluate_cmd.add_argument("labels", type=Path, metavar="LABELS.json")
     evaluate_cmd.add_argument(
@@ -92,30 +94,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--misses", action="store_true", help="also list each false positive and false negative"
     )
     evaluate_cmd.set_defaults(run=run_themes_eval)
-    list_cmd = themes_commands.add_parser("list", help="list the configured themes")
+    list_cmd = _command(themes_commands, "list", "list the configured themes")
     list_cmd.set_defaults(run=run_themes_list)
 
-    build_cmd = commands.add_parser(
-        "build", help="build the static site (ingesting new dumps in content/raw first)"
+    build_cmd = _command(
+        commands, "build", "build the static site (ingesting new dumps in content/raw first)"
     )
-    build_cmd.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: site/)")
     build_cmd.add_argument(
-        "--base-url", metavar="URL", help="absolute URL the site is published at (overrides config)"
+        "--out", type=_folder_arg, metavar="DIR", help="output folder (default: site/)"
+    )
+    build_cmd.add_argument(
+        "--base-url",
+        type=_base_url_arg,
+        metavar="URL",
+        help="absolute URL the site is published at (overrides config)",
     )
     build_cmd.add_argument(
         "--clean", action="store_true", help="rewrite every file and remove anything stale"
     )
     build_cmd.set_defaults(run=run_build)
 
-    init_cmd = commands.add_parser("init", help="create a new digest project in DIR")
+    init_cmd = _command(commands, "init", "create a new digest project in DIR")
     init_cmd.add_argument("dir", type=Path, metavar="DIR")
     init_cmd.set_defaults(run=run_init)
 
-    email_cmd = commands.add_parser(
-        "email", help="render a day's digest as an email; write it (.eml) or send it over SMTP"
+    email_cmd = _command(
+        commands, "email", "render a day's digest as an email; write it (.eml) or send it over SMTP"
     )
     email_cmd.add_argument(
-        "date", nargs="?", metavar="DATE", help="the day, YYYY-MM-DD (default: the latest)"
+        "date",
+        nargs="?",
+        type=_day_arg,
+        metavar="DATE",
+        help="the day, YYYY-MM-DD (default: the latest)",
     )
     email_cmd.add_argument(
         "--out", type=Path, metavar="FILE.eml", help="write the message here (default: stdout)"
@@ -125,29 +136,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--to",
         action="append",
         default=[],
+        type=_address_arg,
         metavar="ADDRESS",
         help="a recipient, instead of email.to (repeat for more)",
     )
-    email_cmd.add_argument("--from", dest="sender", metavar="ADDRESS", help="the From address")
+    email_cmd.add_argument(
+        "--from", dest="sender", type=_address_arg, metavar="ADDRESS", help="the From address"
+    )
     email_cmd.add_argument("--smtp-host", metavar="HOST", help="SMTP server (overrides config)")
-    email_cmd.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port")
+    email_cmd.add_argument(
+        "--smtp-port", type=_port_arg(1), metavar="PORT", help="SMTP port (1-65535)"
+    )
     email_cmd.add_argument(
         "--force", action="store_true", help="send even to addresses the sent log says got it"
     )
     email_cmd.add_argument(
-        "--base-url", metavar="URL", help="absolute URL of the site (overrides config)"
+        "--base-url",
+        type=_base_url_arg,
+        metavar="URL",
+        help="absolute URL of the site (overrides config)",
     )
     email_cmd.set_defaults(run=run_email)
 
-    serve_cmd = commands.add_parser(
-        "serve", help="build, serve on localhost, rebuild on change and reload open pages"
+    serve_cmd = _command(
+        commands, "serve", "build, serve on localhost, rebuild on change and reload open pages"
     )
     serve_cmd.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to listen on (default: 127.0.0.1, only this machine)",
     )
-    serve_cmd.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 = any)")
+    serve_cmd.add_argument(
+        "--port", type=_port_arg(0), default=8000, help="port (default: 8000; 0 = any)"
+    )
     serve_cmd.add_argument(
         "--poll", action="store_true", help="poll for changes (where file events are missed)"
     )
@@ -178,7 +199,9 @@ def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool)
         help="raw page dumps" + ("" if files_required else " (default: content/raw/*.txt)"),
     )
     command.add_argument(
-        "--date", help="the date of every paper in FILE (YYYY-MM-DD); overrides the page's date"
+        "--date",
+        type=_date_arg,
+        help="the date of every paper in FILE (YYYY-MM-DD); overrides the page's date",
     )
     command.add_argument(
         "--year",
@@ -188,8 +211,50 @@ def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool)
     )
 
 
+def _command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
+    """Add a sub-command whose --help starts with what it does (its line in `digest --help`)."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + "."
+    )
+    return parser
+
+
+def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Turn a DigestError of a value check into argparse's usage error (exit status 2)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return check(text)
+        except DigestError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return convert
+
+
+_date_arg = _checked(lambda text: parse_iso_date(text, "the date"))
+_day_arg = _checked(lambda text: parse_iso_date(text, "the date").isoformat())
+_base_url_arg = _checked(lambda text: check_base_url(text, "the URL"))
+_address_arg = _checked(lambda text: check_address(text, "the address"))
+
+
+def _port_arg(lowest: int) -> Callable[[str], int]:
+    def port(text: str) -> int:
+        if not text.isdigit() or not lowest <= int(text) <= 65535:
+            raise argparse.ArgumentTypeError(f"must be a port {lowest}-65535, got {text!r}")
+        return int(text)
+
+    return port
+
+
+def _folder_arg(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; give a folder")
+    return path
+
+
 def _date_option(args: argparse.Namespace) -> dt.date | None:
-    return parse_iso_date(args.date) if args.date else None
+    return args.date  # type: ignore[no-any-return]
 
 
 def _year_option(args: argparse.Namespace) -> int | None:
@@ -211,7 +276,7 @@ def _themes_and_year(args: argparse.Namespace) -> tuple[tuple[Theme, ...], int |
     project = _project_or_none(args.project)
     if project is None:
         return load_themes(default_themes()), _year_option(args)
-    return project.themes, _year_option(args) or project.config.year()
+    return project.themes, _year_option(args) or project.config.default_year
 
 
 def run_parse(args: argparse.Namespace) -> int:
@@ -238,7 +303,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     files = args.files or project.raw_dumps()
     if not files:
         raise DigestError(f"no raw dumps to ingest: {project.raw_dir} has no .txt files")
-    year = _year_option(args) or project.config.year()
+    year = _year_option(args) or project.config.default_year
     with project.writing("ingest"):
         reports = ingest(
             project.digests_dir, files, project.themes, year=year, date=_date_option(args),
@@ -246,10 +311,10 @@ def run_ingest(args: argparse.Namespace) -> int:
         )  # fmt: skip
     for report in reports:
         state = "written" if report.written else "unchanged"
-        print(f"{_relative(report.path)}: {report.added} new papers, {state}")
+        print(f"{_relative(report.path)}: {plural(report.added, 'new paper')}, {state}")
     written = sum(r.written for r in reports)
     total = len(reports)
-    print(f"{total} digest pages: {written} written, {total - written} unchanged")
+    print(f"{plural(total, 'digest page')}: {written} written, {total - written} unchanged")
     return 0
 
 
@@ -258,12 +323,11 @@ def run_build(args: argparse.Namespace) -> int:
     project = Project.find(args.project)
     progress = terminal_progress if sys.stderr.isatty() else None
     report = build(
-        project, out=args.out, base_url=args.base_url, clean=args.clean, progress=progress
-    )
-    if progress:
+        project, out=args.out, base_url=args.base_url, clean=args.clean, progress=progress,
+        say=lambda line: print(_relative_line(line), flush=True),
+    )  # fmt: skip
+    if progress and report.written:
         sys.stderr.write("\n")
-    for day in report.ingested:
-        print(f"ingested {_relative(day.path)}: {day.added} new papers")
     print(report.summary())
     return 0
 
@@ -299,8 +363,6 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve the project until Ctrl-C; rebuild and reload open pages on every change."""
     from digest.serve.preview import Preview, stop_on_sigterm
 
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be 0-65535, got {args.port}")
     preview = Preview(args.project, host=args.host, port=args.port, poll=args.poll)
     try:
         with stop_on_sigterm():
@@ -335,6 +397,11 @@ def run_themes_eval(args: argparse.Namespace) -> int:
         for kind, slug, title in misses(themes, labelled):
             print(f"{kind} {slug:<20} {title}")
     return 0
+
+
+def _relative_line(line: str) -> str:
+    """Show the paths in a line of the build relative to the current folder."""
+    return line.replace(f"{Path.cwd()}/", "")
 
 
 def _relative(path: Path) -> str:
@@ -383,7 +450,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
         return int(args.run(args))
     except UsageError as exc:
         print(f"digest: error: {exc}", file=sys.stderr)
@@ -396,6 +467,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the system said no (permissions, a full disk, a name too long)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"digest: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def run() -> NoReturn:

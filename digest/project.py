@@ -31,14 +31,16 @@ class Project:
 
     @classmethod
     def find(cls, root: Path) -> Project:
-        """Open the project at ``root``, or explain how to make one."""
-        project = cls(root.resolve())
-        if not project.config_path.is_file():
-            raise DigestError(
-                f"no digest project here ({project.config_path} not found); "
-                "cd into a project or create one with `digest init DIR`",
-            )
-        return project
+        """Open the project at ``root`` or the nearest folder above it (as git finds its
+        repository), or explain how to make one."""
+        start = root.resolve()
+        for folder in (start, *start.parents):
+            if (folder / "content" / CONFIG_NAME).is_file():
+                return cls(folder)
+        raise DigestError(
+            f"no digest project here ({start / 'content' / CONFIG_NAME} not found, nor in a "
+            "folder above); cd into a project or create one with `digest init DIR`",
+        )
 
     @property
     def content_dir(self) -> Path:
@@ -117,11 +119,15 @@ every other template keeps coming from digest. See the defaults in digest's own 
 
 
 def init_project(root: Path) -> list[Path]:
-    """Create a new project at ``root`` with commented settings and the default themes."""
+    """Create a new project at ``root`` with commented settings and the default themes.
+
+    ``root`` may hold other things (an existing repository): only files digest would
+    overwrite are a reason to refuse, and an existing .gitignore gets digest's lines added.
+    """
     if (root / "content" / CONFIG_NAME).exists():
         raise DigestError(f"{root} is already a digest project")
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise DigestError(f"{root} exists and is not empty; choose a new or empty folder")
+    if root.exists() and not root.is_dir():
+        raise DigestError(f"{root} is a file; choose a folder")
     files = {
         root / "content" / CONFIG_NAME: (DEFAULTS_DIR / CONFIG_NAME).read_text(encoding="utf-8"),
         root / "content" / THEMES_NAME: default_themes().read_text(encoding="utf-8"),
@@ -130,7 +136,20 @@ def init_project(root: Path) -> list[Path]:
         root / "templates" / "README.md": TEMPLATES_README,
         root / ".gitignore": GITIGNORE,
     }
+    taken = [p for p in files if p.exists() and p.name not in (".gitignore", ".gitkeep")]
+    if taken:
+        raise DigestError(f"{taken[0]} exists; digest init would overwrite it")
+    gitignore = root / ".gitignore"
+    if gitignore.is_file():
+        have = gitignore.read_text(encoding="utf-8")
+        missing = [line for line in GITIGNORE.splitlines() if line not in have.splitlines()]
+        files[gitignore] = have + ("" if have.endswith("\n") or not have else "\n")
+        files[gitignore] += "".join(f"{line}\n" for line in missing)
+    created = []
     for path, content in files.items():
+        if path.name == ".gitkeep" and path.exists():
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
-    return list(files)
+        created.append(path)
+    return created

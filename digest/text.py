@@ -31,3 +31,8 @@ def one_line(text: str) -> str:
 def xml_safe(text: str) -> str:
     """Drop the characters XML forbids, so a control character in a title cannot break a feed."""
     return NOT_XML.sub("", text)
+
+
+def plural(count: int, word: str) -> str:
+    """Return "1 file", "2 files": a count with its noun in the right number."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from pathlib import Path
 from digest.dates import parse_iso_date
 from digest.errors import DigestError
 from digest.model import Entry
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 400
 """A line longer than this is never a title; seen titles reach ~180 characters."""
@@ -183,8 +186,14 @@ def scan(text: str) -> Iterator[Line | PageDate]:
         yield Line(number, line)
 
 
-def resolve_date(page: PageDate | None, path: Path, override: dt.date | None, year: int) -> dt.date:
-    """Return the date for entries under ``page``: --date, else the page's, else the file name's."""
+def resolve_date(
+    page: PageDate | None, path: Path, override: dt.date | None, year: int | None
+) -> dt.date:
+    """Return the date for entries under ``page``: --date, else the page's, else the file name's.
+
+    A page date without a year takes ``year``; with none given, the current year, and a
+    note says so (once a command: the CLI prints each distinct message once).
+    """
     if override is not None:
         return override
     if page is None:
@@ -192,12 +201,19 @@ def resolve_date(page: PageDate | None, path: Path, override: dt.date | None, ye
         if named:
             return parse_iso_date(named.group(1), f"the date in the file name {path.name!r}")
         raise DigestError(
-            "the page has no date line (like 'Apr 24'); pass --date YYYY-MM-DD "
-            "or start the file name with the date (2024-04-24-page.txt)",
+            "the page has no date line (like 'Apr 24'): start the file name with its date "
+            "(2024-04-24-page.txt), or give it with `digest ingest FILE --date YYYY-MM-DD`",
             path,
         )
+    if page.year is None and year is None:
+        year = dt.date.today().year
+        log.warning(
+            "note: page dates without a year (like 'Apr 24') are taken to be in %d; set "
+            "default_year in content/digest.yaml or pass --year",
+            year,
+        )
     try:
-        return dt.date(page.year or year, page.month, page.day)
+        return dt.date(page.year or year or 1, page.month, page.day)
     except ValueError:
         raise DigestError(
             f"the page date is not a real date in {page.year or year}", path, page.line
@@ -208,7 +224,6 @@ def parse_text(
     text: str, path: Path, *, date: dt.date | None = None, year: int | None = None
 ) -> list[Entry]:
     """Parse the text of one dump into entries, in page order (duplicates kept)."""
-    year = year or dt.date.today().year
     entries: list[Entry] = []
     page: PageDate | None = None
     title: Line | None = None

@@ -38,7 +38,7 @@ def ingest(
     files: Sequence[Path],
     themes: Sequence[Theme],
     *,
-    year: int,
+    year: int | None,
     date: dt.date | None = None,
     cache_dir: Path | None = None,
     stored: dict[dt.date, StoredDay] | None = None,

@@ -342,6 +342,17 @@ def _iso_meta(value: str, block: _Block, path: Path) -> dt.date:
         ) from None
 
 
+def themes_line(text: str, paper_id: str) -> int | None:
+    """Return the line of a paper's ``- themes:`` line in a page's text (for messages)."""
+    lines = text.split("\n")
+    heading = next((i for i, line in enumerate(lines) if f"{{#p-{paper_id}}}" in line), None)
+    if heading is None:
+        return None
+    found = (i for i in range(heading, len(lines)) if lines[i].startswith("- themes:"))
+    at = next(found, heading)
+    return at + 1
+
+
 def read_day(path: Path) -> Day:
     """Read a digest page from disk."""
     return parse_day(decode_page(path.read_bytes(), path), path)
