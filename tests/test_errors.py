@@ -234,3 +234,18 @@ def test_a_refusal_of_the_system_is_one_line(tiny: Path) -> None:
     assert done.stderr.startswith("digest: error: ") and "name too long" in done.stderr
     assert done.stderr.count("\n") == 1
     shutil.rmtree(tiny / "site", ignore_errors=True)
+
+
+def test_a_slug_used_twice_and_bad_labels_json_name_their_line(cli: Cli, tiny: Path) -> None:
+    themes = tiny / "content" / "themes.yaml"
+    text = themes.read_text()
+    themes.write_text(text.replace("slug: inr", "slug: quantization", 1))
+    line = text[: text.index("slug: inr")].count("\n") + 1
+    result = cli("themes", "list", cwd=tiny)
+    twice = "theme slug 'quantization' is used twice"
+    assert result.err == f"digest: error: {themes}:{line}: {twice}\n"
+    labels = tiny / "labels.json"
+    labels.write_text('[\n  {"title": "x",\n   "themes": [}\n]\n')
+    themes.write_text(text)
+    result = cli("themes", "eval", labels, cwd=tiny)
+    assert result.err.startswith(f"digest: error: {labels}:3: not a JSON labels file: ")

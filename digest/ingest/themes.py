@@ -40,9 +40,10 @@ def load_themes(path: Path) -> tuple[Theme, ...]:
         raise DigestError("expected a mapping with a 'themes:' list", path, line_of(data))
     themes = tuple(_theme(item, path) for item in data["themes"])
     slugs = [theme.slug for theme in themes]
-    for slug in slugs:
-        if slugs.count(slug) > 1:
-            raise DigestError(f"theme slug {slug!r} is used twice", path)
+    for i, slug in enumerate(slugs):
+        if slug in slugs[:i]:
+            line = line_of(data["themes"][i], "slug")
+            raise DigestError(f"theme slug {slug!r} is used twice", path, line)
     return themes
 
 
