@@ -114,8 +114,9 @@ def test_build_prints_what_it_ingested_before_rendering(project: Path) -> None:
         say=lambda line: events.append(f"say {line}"),
         progress=lambda done, total: events.append(f"progress {done}/{total}"),
     )
-    assert events[0].startswith("say ingested ") and events[0].endswith(": 67 new papers")
-    assert events[1].startswith("progress 0/")
+    assert events[0] == "say ingesting 1 new raw dump..."
+    assert events[1].startswith("say ingested ") and events[1].endswith(": 67 new papers")
+    assert events[2].startswith("progress 0/")
     assert events[-1].split()[1].split("/")[0] == events[-1].split("/")[1]
 
 

@@ -98,6 +98,8 @@ def _build(
         ingested: tuple[DayReport, ...] = ()
         pending = pending_dumps(project, stored)
         if pending:
+            if say is not None:  # ingesting thousands of papers takes seconds: say so first
+                say(f"ingesting {plural(len(pending), 'new raw dump')}...")
             ingested = ingest(
                 project.digests_dir, pending, project.themes, year=config.default_year,
                 cache_dir=project.cache_dir, stored=stored, later=later,
