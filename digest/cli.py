@@ -12,15 +12,12 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from digest import __version__
 from digest.build.run import build, terminal_progress
-from digest.config import check_address
-from digest.dates import parse_iso_date
 from digest.errors import DigestError
 from digest.ingest.evaluate import evaluate, known_abstracts, load_labels, misses, report_lines
 from digest.ingest.identity import resolve_ids
@@ -30,8 +27,16 @@ from digest.ingest.run import ingest
 from digest.ingest.themes import load_themes
 from digest.model import Theme
 from digest.project import Project, default_themes, init_project
+from digest.terminal import (
+    address_arg,
+    base_url_arg,
+    date_arg,
+    day_arg,
+    folder_arg,
+    messages,
+    port_arg,
+)
 from digest.text import plural
-from digest.urls import check_base_url
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "build", "build the static site (ingesting new dumps in content/raw first)"
     )
     build_cmd.add_argument(
-        "--out", type=_folder_arg, metavar="DIR", help="output folder (default: site/)"
+        "--out", type=folder_arg, metavar="DIR", help="output folder (default: site/)"
     )
     build_cmd.add_argument(
         "--base-url",
-        type=_base_url_arg,
+        type=base_url_arg,
         metavar="URL",
         help="absolute URL the site is published at (overrides config)",
     )
@@ -124,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     email_cmd.add_argument(
         "date",
         nargs="?",
-        type=_day_arg,
+        type=day_arg,
         metavar="DATE",
         help="the day, YYYY-MM-DD (default: the latest)",
     )
@@ -136,23 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--to",
         action="append",
         default=[],
-        type=_address_arg,
+        type=address_arg,
         metavar="ADDRESS",
         help="a recipient, instead of email.to (repeat for more)",
     )
     email_cmd.add_argument(
-        "--from", dest="sender", type=_address_arg, metavar="ADDRESS", help="the From address"
+        "--from", dest="sender", type=address_arg, metavar="ADDRESS", help="the From address"
     )
     email_cmd.add_argument("--smtp-host", metavar="HOST", help="SMTP server (overrides config)")
     email_cmd.add_argument(
-        "--smtp-port", type=_port_arg(1), metavar="PORT", help="SMTP port (1-65535)"
+        "--smtp-port", type=port_arg(1), metavar="PORT", help="SMTP port (1-65535)"
     )
     email_cmd.add_argument(
         "--force", action="store_true", help="send even to addresses the sent log says got it"
     )
     email_cmd.add_argument(
         "--base-url",
-        type=_base_url_arg,
+        type=base_url_arg,
         metavar="URL",
         help="absolute URL of the site (overrides config)",
     )
@@ -167,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: 127.0.0.1, only this machine)",
     )
     serve_cmd.add_argument(
-        "--port", type=_port_arg(0), default=8000, help="port (default: 8000; 0 = any)"
+        "--port", type=port_arg(0), default=8000, help="port (default: 8000; 0 = any)"
     )
     serve_cmd.add_argument(
         "--poll", action="store_true", help="poll for changes (where file events are missed)"
@@ -200,7 +205,7 @@ def _add_dump_options(command: argparse.ArgumentParser, *, files_required: bool)
     )
     command.add_argument(
         "--date",
-        type=_date_arg,
+        type=date_arg,
         help="the date of every paper in FILE (YYYY-MM-DD); overrides the page's date",
     )
     command.add_argument(
@@ -217,40 +222,6 @@ def _command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
         name, help=summary, description=summary[0].upper() + summary[1:] + "."
     )
     return parser
-
-
-def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Turn a DigestError of a value check into argparse's usage error (exit status 2)."""
-
-    def convert(text: str) -> Any:
-        try:
-            return check(text)
-        except DigestError as exc:
-            raise argparse.ArgumentTypeError(exc.message) from None
-
-    return convert
-
-
-_date_arg = _checked(lambda text: parse_iso_date(text, "the date"))
-_day_arg = _checked(lambda text: parse_iso_date(text, "the date").isoformat())
-_base_url_arg = _checked(lambda text: check_base_url(text, "the URL"))
-_address_arg = _checked(lambda text: check_address(text, "the address"))
-
-
-def _port_arg(lowest: int) -> Callable[[str], int]:
-    def port(text: str) -> int:
-        if not text.isdigit() or not lowest <= int(text) <= 65535:
-            raise argparse.ArgumentTypeError(f"must be a port {lowest}-65535, got {text!r}")
-        return int(text)
-
-    return port
-
-
-def _folder_arg(text: str) -> Path:
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file; give a folder")
-    return path
 
 
 def _date_option(args: argparse.Namespace) -> dt.date | None:
@@ -411,40 +382,9 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-class _Once(logging.Filter):
-    """Let each distinct message through once per command (a note for every file is noise)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message in self.seen:
-            return False
-        self.seen.add(message)
-        return True
-
-
-@contextmanager
-def _messages() -> Iterator[None]:
-    """Print digest's warnings as ``digest: ...`` lines on this command's stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("digest: %(message)s"))
-    handler.addFilter(_Once())
-    logger = logging.getLogger("digest")
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; user mistakes print one line and exit non-zero, never a traceback."""
-    with _messages():
+    with messages():
         return _main(argv)
 
 
