@@ -40,6 +40,18 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
 
 
+def remove_leftovers(folder: Path) -> int:
+    """Remove the temporary files of writes that were killed midway (``write_atomic``'s).
+
+    Only safe while no other process writes the folder: the caller holds the project lock.
+    """
+    removed = 0
+    for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` atomically unless the file already holds it; return True if written."""
     try:

@@ -209,6 +209,13 @@ class Source:
 
     file: str
     sha256: str
+    ids: tuple[str, ...] = ()
+    """Every paper ingested from this file into the page, so one deleted by hand stays so
+    when a changed version of the file is ingested (empty in pages from before it was kept)."""
+
+    def same_file(self, other: Source) -> bool:
+        """Tell whether two sources are the same bytes of the same file (ids aside)."""
+        return (self.file, self.sha256) == (other.file, other.sha256)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,17 @@ they never need to know how a project is laid out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from digest.config import DEFAULTS_DIR, Config, load_config
 from digest.errors import DigestError
+from digest.fsutil import remove_leftovers
 from digest.ingest.themes import load_themes
+from digest.lock import project_lock
 from digest.model import Theme
 
 RAW_SUFFIXES = (".txt", ".json")
@@ -29,14 +33,16 @@ class Project:
 
     @classmethod
     def find(cls, root: Path) -> Project:
-        """Open the project at ``root``, or explain how to make one."""
-        project = cls(root.resolve())
-        if not project.config_path.is_file():
-            raise DigestError(
-                f"no digest project here ({project.config_path} not found); "
-                "cd into a project or create one with `digest init DIR`",
-            )
-        return project
+        """Open the project at ``root`` or the nearest folder above it (as git finds its
+        repository), or explain how to make one."""
+        start = root.resolve()
+        for folder in (start, *start.parents):
+            if (folder / "content" / CONFIG_NAME).is_file():
+                return cls(folder)
+        raise DigestError(
+            f"no digest project here ({start / 'content' / CONFIG_NAME} not found, nor in a "
+            "folder above); cd into a project or create one with `digest init DIR`",
+        )
 
     @property
     def content_dir(self) -> Path:
@@ -80,6 +86,21 @@ class Project:
         """The project's themes, or the packaged defaults when it has no themes file."""
         return load_themes(self.themes_path if self.themes_path.is_file() else default_themes())
 
+    @property
+    def lock_path(self) -> Path:
+        return self.cache_dir / "lock"
+
+    @contextmanager
+    def writing(self, command: str) -> Iterator[None]:
+        """Hold the project lock while a command writes (see :mod:`digest.lock`).
+
+        Holding it, no other digest command is writing, so the temporary files of a page
+        write that was killed midway are leftovers: they are removed here.
+        """
+        with project_lock(self.lock_path, command):
+            remove_leftovers(self.digests_dir)
+            yield
+
     def raw_dumps(self) -> list[Path]:
         """Return the raw dumps, in name order: pages (.txt) and saved API responses (.json)."""
         if not self.raw_dir.is_dir():
@@ -102,11 +123,15 @@ every other template keeps coming from digest. See the defaults in digest's own 
 
 
 def init_project(root: Path) -> list[Path]:
-    """Create a new project at ``root`` with commented settings and the default themes."""
+    """Create a new project at ``root`` with commented settings and the default themes.
+
+    ``root`` may hold other things (an existing repository): only files digest would
+    overwrite are a reason to refuse, and an existing .gitignore gets digest's lines added.
+    """
     if (root / "content" / CONFIG_NAME).exists():
         raise DigestError(f"{root} is already a digest project")
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise DigestError(f"{root} exists and is not empty; choose a new or empty folder")
+    if root.exists() and not root.is_dir():
+        raise DigestError(f"{root} is a file; choose a folder")
     files = {
         root / "content" / CONFIG_NAME: (DEFAULTS_DIR / CONFIG_NAME).read_text(encoding="utf-8"),
         root / "content" / THEMES_NAME: default_themes().read_text(encoding="utf-8"),
@@ -115,7 +140,20 @@ def init_project(root: Path) -> list[Path]:
         root / "templates" / "README.md": TEMPLATES_README,
         root / ".gitignore": GITIGNORE,
     }
+    taken = [p for p in files if p.exists() and p.name not in (".gitignore", ".gitkeep")]
+    if taken:
+        raise DigestError(f"{taken[0]} exists; digest init would overwrite it")
+    gitignore = root / ".gitignore"
+    if gitignore.is_file():
+        have = gitignore.read_text(encoding="utf-8")
+        missing = [line for line in GITIGNORE.splitlines() if line not in have.splitlines()]
+        files[gitignore] = have + ("" if have.endswith("\n") or not have else "\n")
+        files[gitignore] += "".join(f"{line}\n" for line in missing)
+    created = []
     for path, content in files.items():
+        if path.name == ".gitkeep" and path.exists():
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
-    return list(files)
+        created.append(path)
+    return created

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 forbids in a document (escaped or not): a feed holding one is not XML."""
 
 
 def shorten(text: str, limit: int) -> str:
@@ -24,3 +26,13 @@ def shorten(text: str, limit: int) -> str:
 def one_line(text: str) -> str:
     """Fold every run of whitespace and control characters to one space."""
     return CONTROL.sub(" ", text).strip()
+
+
+def xml_safe(text: str) -> str:
+    """Drop the characters XML forbids, so a control character in a title cannot break a feed."""
+    return NOT_XML.sub("", text)
+
+
+def plural(count: int, word: str) -> str:
+    """Return "1 file", "2 files": a count with its noun in the right number."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"

@@ -26,6 +26,7 @@ SITEMAP = "sitemap.xml"
 PAGES_SITEMAP = "sitemaps/pages.xml"
 ASSETS = "assets"
 STYLESHEET = f"{ASSETS}/style.css"
+FAVICON = f"{ASSETS}/favicon.svg"
 SITE_SCRIPT = f"{ASSETS}/site.js"
 LUNR_SCRIPT = f"{ASSETS}/vendor/lunr.js"
 SEARCH_SCRIPT = f"{ASSETS}/search.js"
@@ -43,6 +44,7 @@ class SiteLinks:
     feed: str = FEED
     sitemap: str = SITEMAP
     stylesheet: str = STYLESHEET
+    favicon: str = FAVICON
     site_script: str = SITE_SCRIPT
     lunr_script: str = LUNR_SCRIPT
     search_script: str = SEARCH_SCRIPT

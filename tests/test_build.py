@@ -13,6 +13,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -98,17 +99,18 @@ def test_sample_site_has_every_page_type(sample_site: Path) -> None:
         "archive/2024-04.html",
         "feed.xml",
         "themes/inr.xml",
-        "sitemap.xml",
-        "sitemaps/pages.xml",
         "robots.txt",
         "404.html",
         "search.html",
         "assets/style.css",
     ]:
         assert (sample_site / name).is_file(), name
+    assert not (sample_site / "sitemap.xml").exists()  # relative URLs are not allowed there
 
 
-def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
+def test_feeds_and_sitemap_are_well_formed_xml(
+    sample_site: Path, tmp_path: Path, cli: Cli
+) -> None:
     atom = "{http://www.w3.org/2005/Atom}"
     feed = ET.parse(sample_site / "feed.xml").getroot()
     assert feed.tag == f"{atom}feed"
@@ -117,25 +119,30 @@ def test_feeds_and_sitemap_are_well_formed_xml(sample_site: Path) -> None:
     assert all(e.find(f"{atom}title") is not None for e in entries)
     for theme_feed in sample_site.glob("themes/*.xml"):
         assert ET.parse(theme_feed).getroot().tag == f"{atom}feed"
-    index = ET.parse(sample_site / "sitemap.xml").getroot()
+    base = "https://digest.example.org/"
+    site = tmp_path / "site"
+    shutil.copytree(sample_site.parent / "content", tmp_path / "content")
+    assert cli("build", "--base-url", base, cwd=tmp_path).code == 0
+    index = ET.parse(site / "sitemap.xml").getroot()
     assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
-    locs = [e[0].text or "" for e in index]
+    locs = [(e[0].text or "").removeprefix(base) for e in index]
     months = {
-        f"sitemaps/papers-{p.name[:7]}.xml" for p in (sample_site / "days").glob("*.html")
+        f"sitemaps/papers-{p.name[:7]}.xml" for p in (site / "days").glob("*.html")
     }  # each sample paper is first seen on one of these days
     assert locs[0] == "sitemaps/pages.xml" and sorted(locs[1:]) == sorted(months)
-    urls = [url for loc in locs for url in ET.parse(sample_site / loc).getroot()]
+    urls = [url for loc in locs for url in ET.parse(site / loc).getroot()]
     assert len(urls) == 1 + 4 + 5 + 416 + 1
-    assert all(len(ET.parse(sample_site / loc).getroot()) <= 50_000 for loc in locs)
+    assert all((url[0].text or "").startswith(base) for url in urls)
+    assert all(len(ET.parse(site / loc).getroot()) <= 50_000 for loc in locs)
 
 
 def test_a_month_with_more_papers_than_a_sitemap_holds_goes_on_in_a_second_file(
     tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(site_plan, "SITEMAP_URLS", 2)
-    build(Project.find(tiny))
+    build(Project.find(tiny), base_url="https://x.org/")
     site = tiny / "site"
-    index = [e[0].text for e in ET.parse(site / "sitemap.xml").getroot()]
+    index = [(e[0].text or "")[14:] for e in ET.parse(site / "sitemap.xml").getroot()]
     assert index == [
         "sitemaps/pages.xml",
         "sitemaps/papers-2024-01.xml",
@@ -149,10 +156,11 @@ def test_a_note_on_a_paper_leaves_the_sitemaps_alone(tiny: Path) -> None:
     """Sitemaps list URLs and dates: their keys must not change with a paper's text."""
     project = Project.find(tiny)
     build(project)
+    config = replace(project.config, base_url="https://x.org/")
 
     def keys() -> dict[str, str | None]:
         library = load_library(project.digests_dir, project.themes)
-        plan = site_plan.plan(Views(library, project.config), Keys(library))
+        plan = site_plan.plan(Views(library, config), Keys(library))
         return {spec.path: spec.key for spec in plan}
 
     before = keys()
@@ -410,7 +418,8 @@ def test_without_base_url_there_are_no_absolute_links(tiny: Path) -> None:
 
 def test_bad_base_url_is_a_clear_error(tiny: Path, cli: Cli) -> None:
     result = cli("build", "--base-url", "example.org", cwd=tiny)
-    assert result.code == 1 and "--base-url must start with http" in result.err
+    assert result.code == 2  # a command-line mistake
+    assert "argument --base-url: the URL must start with http" in result.err
 
 
 def test_out_option_and_refusing_to_overwrite_the_project(

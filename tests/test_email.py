@@ -171,7 +171,7 @@ def test_message_parts_headers_and_links(small_day: Path, cli: Cli) -> None:
         "Tiny digest, 20 Mar 2024: 9 papers (1 decoupling, 3 quantization, 2 INR)"
     )
     assert message["From"] == "Digest Bot <bot@example.org>"
-    assert message["To"] == "reader@example.org, Zoë Ü <zoe@example.org>"
+    assert message["To"] == "undisclosed-recipients:;"  # a list: nobody sees another reader
     assert message["Reply-To"] == "editor@example.org"
     assert message["Date"] == "Wed, 20 Mar 2024 00:00:00 +0000"
     assert re.fullmatch(
@@ -259,13 +259,13 @@ def test_non_ascii_headers_are_rfc2047_encoded(small_day: Path, cli: Cli) -> Non
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("title: Tiny digest", "title: Résumé Δ"), "utf-8")
     out = small_day / "x.eml"
-    assert cli("email", "--out", out, cwd=small_day).code == 0
+    assert cli("email", "--out", out, "--to", "Zoë Ü <zoe@example.org>", cwd=small_day).code == 0
     data = out.read_bytes()
     assert data.isascii()
     assert b"=?utf-8?" in data.split(b"\r\n\r\n")[0]
     message = parse(data)
     assert header(message, "Subject").startswith("Résumé Δ, 20 Mar 2024")
-    assert message["To"].addresses[1].display_name == "Zoë Ü"
+    assert message["To"].addresses[0].display_name == "Zoë Ü"
 
 
 def test_missing_base_url_is_a_clear_error(small_day: Path, cli: Cli) -> None:
@@ -391,31 +391,35 @@ def test_send_delivers_both_parts_once(
     result = send(cli, small_day, port)
     assert result.code == 0, result.err
     assert result.out.startswith("sent 2024-03-20 to reader@example.org, Zoë Ü <zoe@example.org>")
-    [envelope] = handler.received
-    assert envelope.mail_from == "bot@example.org"
-    assert envelope.rcpt_tos == ["reader@example.org", "zoe@example.org"]
-    assert isinstance(envelope.content, bytes)
-    message = parse(envelope.content)
+    first, second = handler.received  # one message per reader, each seeing only their address
+    assert [e.rcpt_tos for e in (first, second)] == [["reader@example.org"], ["zoe@example.org"]]
+    assert first.mail_from == "bot@example.org"
+    assert isinstance(first.content, bytes) and isinstance(second.content, bytes)
+    message, other = parse(first.content), parse(second.content)
+    assert message["To"] == "reader@example.org"
+    assert other["To"].addresses[0].display_name == "Zoë Ü"
+    assert b"reader@" not in second.content and b"zoe@" not in first.content
     text, html = parts(message)
     assert GREEK in text and GREEK in html
     assert all(link.startswith(("https://", "mailto:")) for link in links(html))
     assert header(message, "Subject").startswith("Tiny digest, 20 Mar 2024: 9 papers")
-    assert message["To"].addresses[1].display_name == "Zoë Ü"
     assert message["Message-ID"].startswith("<digest.20240320.")
+    assert message["Message-ID"] != other["Message-ID"]
     assert message["Date"].datetime.year >= 2025, "a sent message is dated when it is sent"
-    [logged] = sent_log(small_day)
-    assert logged["date"] == "2024-03-20"
-    assert logged["to"] == ["reader@example.org", "zoe@example.org"]
-    assert logged["message_id"] == message["Message-ID"]
-    dt.datetime.fromisoformat(logged["sent_at"])
+    logged = sent_log(small_day)
+    assert [line["to"] for line in logged] == [["reader@example.org"], ["zoe@example.org"]]
+    assert [line["status"] for line in logged] == ["sent", "sent"]
+    assert logged[0]["date"] == "2024-03-20"
+    assert logged[0]["message_id"] == message["Message-ID"]
+    dt.datetime.fromisoformat(logged[0]["sent_at"])
 
     again = send(cli, small_day, port)
     assert again.code == 0 and "already sent to reader@example.org" in again.out
-    assert len(handler.received) == 1 and len(sent_log(small_day)) == 1
+    assert len(handler.received) == 2 and len(sent_log(small_day)) == 2
 
     forced = send(cli, small_day, port, "--force")
     assert forced.code == 0, forced.err
-    assert len(handler.received) == 2 and len(sent_log(small_day)) == 2
+    assert len(handler.received) == 4 and len(sent_log(small_day)) == 4
 
 
 def test_new_recipients_get_a_day_already_sent_to_others(
@@ -457,8 +461,8 @@ def test_transient_failure_is_retried(
     handler.defer_data = 1
     result = send(cli, small_day, port)
     assert result.code == 0, result.err
-    assert "451 4.3.0 Try again later; retrying" in caplog.text
-    assert len(handler.received) == 1 and len(sent_log(small_day)) == 1
+    assert "451 4.3.0 Try again later; retrying" in result.err
+    assert len(handler.received) == 2 and len(sent_log(small_day)) == 2
 
 
 def test_transient_failure_gives_up_after_the_retries(
@@ -493,7 +497,7 @@ def test_login_uses_the_password_from_the_environment(
     monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
     accepted = send(cli, small_day, port)
     assert accepted.code == 0, accepted.err
-    assert len(handler.received) == 1
+    assert len(handler.received) == 2
     assert "s3cret" not in (small_day / "content" / "sent-log.jsonl").read_text("utf-8")
 
 

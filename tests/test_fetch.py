@@ -197,7 +197,7 @@ def test_retry_after_reads_seconds_or_a_date(header: str, seconds: float | None)
 
 
 def test_fetch_options_are_checked(fetching: Path, cli: Cli) -> None:
-    assert cli("fetch", "--date", "2024-13-01", cwd=fetching).code == 1
+    assert cli("fetch", "--date", "2024-13-01", cwd=fetching).code == 2  # a usage mistake
     both = cli("fetch", "--date", "2024-01-01", "--since", "2024-01-01", cwd=fetching)
     assert both.code == 2
     late = cli("fetch", "--since", "2024-02-01", cwd=fetching)

@@ -18,7 +18,18 @@ MAY_IMPORT = {
     "serve": {"build", "ingest", "pages", "site"},
 }
 """Which stage packages each stage may import; every stage may import the base modules."""
-BASE = {"__version__", "config", "dates", "errors", "fsutil", "model", "text", "urls", "yamlfile"}
+BASE = {
+    "__version__",
+    "config",
+    "dates",
+    "errors",
+    "fsutil",
+    "lock",
+    "model",
+    "text",
+    "urls",
+    "yamlfile",
+}
 
 
 def digest_imports(path: Path) -> set[str]:
@@ -45,6 +56,8 @@ def test_imports_point_one_way(path: Path) -> None:
     stage = parts[0] if len(parts) > 1 else None
     for name in digest_imports(path):
         top = name.split(".")[0]
+        if stage == "cli":
+            continue  # the command line wires everything together
         assert top != "cli" or path.name == "__main__.py", f"{path.name} imports the CLI"
         if stage is None:
             if path.stem in BASE:  # base modules import base modules only

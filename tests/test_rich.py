@@ -131,7 +131,7 @@ def test_a_paper_that_gains_an_arxiv_id_takes_it_and_keeps_its_notes(rich: Path,
 
 
 def test_a_changed_permalink_keeps_resolving(rich: Path) -> None:
-    build(Project.find(rich))
+    build(Project.find(rich), base_url=BASE)  # sitemaps need absolute URLs
     old = site(rich, f"papers/{JANUS_HASH}.html")
     assert f'<meta http-equiv="refresh" content="0; url=../papers/{JANUS}.html">' in old
     assert f'<a href="../papers/{JANUS}.html">Janus-Tiny' in old

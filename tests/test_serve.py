@@ -112,7 +112,7 @@ def test_serves_the_built_site_with_types_and_headers(served: Served) -> None:
     assert title_of(served.get("/days/2024-01-16.html")).startswith("Papers of 16 January 2024")
     expected = {
         "/feed.xml": "application/atom+xml; charset=utf-8",
-        "/sitemap.xml": "application/xml; charset=utf-8",
+        "/themes/inr.xml": "application/atom+xml; charset=utf-8",
         "/robots.txt": "text/plain; charset=utf-8",
         "/assets/style.css": "text/css; charset=utf-8",
         "/assets/search/manifest.js": "text/javascript; charset=utf-8",

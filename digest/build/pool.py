@@ -69,6 +69,8 @@ def run_work(
     tasks: list[Task] = [("shard", i) for i in range(len(search.shards))]
     tasks += [("pages", i) for i in range(len(chunks))]
     _FORK_STATE = _Work(renderer, writer, chunks, search)
+    if progress and dirty:
+        progress(0, len(dirty))  # the bar shows at once, not after the first chunk
     try:
         if small or workers < 2 or threading.active_count() > 1:
             run_all(meanwhile)  # first, as in the pool: a failed render keeps them too

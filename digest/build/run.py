@@ -23,7 +23,7 @@ from digest.fsutil import sha256_file
 from digest.ingest.retheme import Moves
 from digest.ingest.run import DayReport, ingest, retheme
 from digest.pages.cache import StoredDay, load_stored_days
-from digest.pages.library import Library, library_from
+from digest.pages.library import Library, library_from, warn_unknown_themes
 from digest.project import Project
 from digest.site.keys import Keys, input_stamp, render_salt, salted
 from digest.site.plan import plan
@@ -31,9 +31,11 @@ from digest.site.render import Renderer
 from digest.site.search import cached_search_files, plan_search
 from digest.site.templates import template_dirs
 from digest.site.views import Views
+from digest.text import plural
 from digest.urls import SEARCH_DIR, check_base_url
 
 Progress = Callable[[int, int], None]
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ class BuildReport:
 
     def summary(self) -> str:
         return (
-            f"{self.out}: {self.written} files written, {self.unchanged} unchanged, "
-            f"{self.removed} removed in {self.seconds:.2f} s"
+            f"{self.out}: {plural(self.written, 'file')} written, {self.unchanged:,} unchanged, "
+            f"{self.removed:,} removed in {self.seconds:.2f} s"
         )
 
 
@@ -62,8 +64,26 @@ def build(
     base_url: str | None = None,
     clean: bool = False,
     progress: Progress | None = None,
+    say: Say | None = None,
 ) -> BuildReport:
-    """Build the project's site into ``out`` (default ``site/``); the old site stays on failure."""
+    """Build the project's site into ``out`` (default ``site/``); the old site stays on failure.
+
+    Under the project lock: a build ingests new dumps and writes the site, and two writers
+    at once lost each other's papers or shared one staging folder. ``say`` gets a line per
+    page ingest wrote as soon as it is written; ``progress`` the pages rendered so far.
+    """
+    with project.writing("build"):
+        return _build(project, out, base_url, clean, progress, say)
+
+
+def _build(
+    project: Project,
+    out: Path | None,
+    base_url: str | None,
+    clean: bool,
+    progress: Progress | None,
+    say: Say | None,
+) -> BuildReport:
     started = time.perf_counter()
     out = (out or project.site_dir).resolve()
     _check_output_folder(project, out)
@@ -81,8 +101,10 @@ def build(
         ingested: tuple[DayReport, ...] = ()
         pending = pending_dumps(project, stored)
         if pending:
+            if say is not None:  # ingesting thousands of papers takes seconds: say so first
+                say(f"ingesting {plural(len(pending), 'new raw dump')}...")
             ingested = ingest(
-                project.digests_dir, pending, project.themes, year=config.year(),
+                project.digests_dir, pending, project.themes, year=config.default_year,
                 cache_dir=project.cache_dir, stored=stored, later=later,
             )  # fmt: skip
             stored = stored | {r.page.day.date: r.page for r in ingested if r.page}
@@ -92,6 +114,10 @@ def build(
         )  # fmt: skip
         if pending or moves.papers:
             inputs = input_stamp(_inputs(project), config)
+            if say is not None:
+                for day in ingested:
+                    say(f"ingested {day.path}: {plural(day.added, 'new paper')}")
+        warn_unknown_themes(stored, project.themes)
         library = library_from(stored, project.themes)
         dirs = template_dirs(project.templates_dir)
         write_site(library, config, dirs, writer, project.cache_dir / "search", progress, later)

@@ -1,9 +1,18 @@
-"""The site writer: stage changed files, then move them into the output folder in one go.
+"""The site writer: stage changed files, then move them into the output folder as one commit.
 
 A manifest of what the last build wrote (path -> hash, page keys, the inputs' stamp) lets a
 rebuild skip unchanged files and remove pages whose content is gone, without ever touching
 files digest did not write, and without wiping the output folder (deleting a large folder
 makes this disk slow for a long time).
+
+Committing moves each staged file into place, removes the stale ones, then moves the new
+manifest in. A process killed halfway through that would leave a mix of two builds, so the
+commit is journalled: once every file is staged, the list of moves and removals is written
+to a journal in the staging folder (the commit point), then carried out. The next build into
+that folder finds the journal and finishes the commit before anything else (every step can
+be done twice), so the folder always ends up as one whole build: the old one if the kill
+came before the journal, the new one after. A first build renames the staging folder, with
+its manifest, into place: one step. Nothing is copied, so rebuilds stay incremental.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from digest.urls import check_site_path
 
 MANIFEST = ".digest-manifest.json"
 MANIFEST_VERSION = 2
+JOURNAL = ".digest-commit.json"
+"""In the staging folder: the moves and removals of a commit under way."""
 Staged = tuple[str, str, str | None, bool]
 """(site path, content hash, page key, whether it was written to the staging folder)."""
 
@@ -41,11 +52,18 @@ class SiteWriter:
     """Stages changed files, then moves them into the output folder in one go."""
 
     def __init__(self, out: Path, *, clean: bool):
+        if out.exists() and not out.is_dir():
+            raise DigestError("the output folder is a file; give --out a folder", out)
         self.out = out
         self.clean = clean
-        self.staging = out.parent / f".{out.name}.staging"
+        self.staging = staging_folder(out)
+        recover(out)
         shutil.rmtree(self.staging, ignore_errors=True)
-        manifest = {} if clean else read_manifest(out)
+        manifest = read_manifest(out)
+        self.written_before: set[str] = set(manifest.get("files", {}))
+        """Every file the last build wrote: the only files a build may remove."""
+        if clean:  # forget hashes and keys, so that every file is rendered and written again
+            manifest = {}
         self.inputs: str = manifest.get("inputs", "")
         self.old: dict[str, str] = manifest.get("files", {})
         self.old_keys: dict[str, str] = manifest.get("keys", {})
@@ -103,50 +121,88 @@ class SiteWriter:
                 self.staged.append(site_path)
 
     def commit(self, inputs: str) -> tuple[int, int, int]:
-        """Move staged files into place and remove files of the last build that are gone."""
-        if self.out.exists():
-            for site_path in self.staged:
-                target = self.out / site_path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.staging / site_path, target)
-        else:  # a first build: the staging folder becomes the site in one rename
-            self.staging.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging, self.out)
-        removed = self._remove_stale()
+        """Put the staged files in place and remove the last build's files that are gone.
+
+        Returns (files written, files unchanged, files removed).
+        """
         manifest = {
             "version": MANIFEST_VERSION,
             "inputs": inputs,
             "files": self.new,
             "keys": self.keys,
         }
+        self.staging.mkdir(parents=True, exist_ok=True)
         data = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS)  # json.dumps's bytes, 5x faster
-        write_atomic(self.out / MANIFEST, data)
-        return len(self.staged), len(self.new) - len(self.staged), removed
-
-    def _remove_stale(self) -> int:
-        previous = set(self.old) if not self.clean else self._files_in_output()
-        stale = sorted(previous - set(self.new))
-        for site_path in stale:
-            (self.out / site_path).unlink(missing_ok=True)
-        for folder in sorted({(self.out / p).parent for p in stale}, reverse=True):
-            while folder != self.out and folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-                folder = folder.parent
-        return len(stale)
-
-    def _files_in_output(self) -> set[str]:
-        """With --clean, every file of an output folder digest made is up for removal."""
-        if not (self.out / MANIFEST).is_file():
-            return set()  # not a folder digest made: never delete what we did not write
-        return {
-            p.relative_to(self.out).as_posix()
-            for p in self.out.rglob("*")
-            if p.is_file() and p.name != MANIFEST
-        }
+        write_new(f"{self.staging}/{MANIFEST}", data)
+        stale = sorted(self.written_before - set(self.new))
+        if not self.out.exists():  # a first build: the staging folder becomes the site at once
+            os.replace(self.staging, self.out)
+            return len(self.staged), len(self.new) - len(self.staged), 0
+        journal = {"moves": self.staged, "removes": stale}
+        write_atomic(self.staging / JOURNAL, orjson.dumps(journal))  # the commit point
+        finish_commit(self.out, self.staging)
+        return len(self.staged), len(self.new) - len(self.staged), len(stale)
 
     def discard(self) -> None:
-        """Remove the staging folder (after a commit, or when the build failed)."""
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Remove the staging folder (after a commit, or when the build failed).
+
+        A commit that failed halfway (a full disk) keeps its journal for the next build.
+        """
+        if not (self.staging / JOURNAL).exists():
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def staging_folder(out: Path) -> Path:
+    """Return where a build into ``out`` stages its files: beside it, on the same disk."""
+    return out.parent / f".{out.name}.staging"
+
+
+def recover(out: Path) -> bool:
+    """Finish a commit into ``out`` that a killed build left halfway; return True if one was."""
+    staging = staging_folder(out)
+    if not (staging / JOURNAL).is_file():
+        return False
+    finish_commit(out, staging)
+    return True
+
+
+def finish_commit(out: Path, staging: Path) -> None:
+    """Carry out a commit's journal; every step may already have been done by a killed build."""
+    try:
+        journal = orjson.loads((staging / JOURNAL).read_bytes())
+        moves, removes = list(journal["moves"]), list(journal["removes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DigestError(
+            f"the journal of an unfinished build is damaged; delete {staging} and "
+            "build again with --clean",
+            staging / JOURNAL,
+        ) from None
+    for site_path in moves:
+        _move(staging, out, site_path)
+    _remove(out, removes)
+    _move(staging, out, MANIFEST)  # last: the manifest says the commit is whole
+    (staging / JOURNAL).unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move(staging: Path, out: Path, site_path: str) -> None:
+    check_site_path(site_path)
+    source = f"{staging}/{site_path}"
+    if os.path.lexists(source):  # else moved before the last build was killed
+        target = out / site_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+
+def _remove(out: Path, stale: list[str]) -> None:
+    """Remove files of the last build that this one does not have, and folders left empty."""
+    for site_path in stale:
+        check_site_path(site_path)
+        (out / site_path).unlink(missing_ok=True)
+    for folder in sorted({(out / p).parent for p in stale}, reverse=True):
+        while folder != out and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def _files_in(root: Path, folders: Iterable[str]) -> set[str]:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from digest.ingest.patterns import Found, SafePattern, compile_pattern
 from digest.model import PLACES, Cues, Match, Rule, Theme
 
 FIELDS = ("title", "abstract")
@@ -51,7 +52,7 @@ def phrase_pattern(phrase: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def compiled(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def compiled(pattern: str) -> tuple[SafePattern, SafePattern]:
     """Compile a rule for lowercased text: a fast bare search and the exact word-bounded form.
 
     Case-insensitive matching and a leading look-behind both stop Python's regex engine from
@@ -59,7 +60,7 @@ def compiled(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     and the bare pattern finds candidates that the bounded pattern then confirms.
     """
     lowered = _lower_literals(pattern)
-    return re.compile(lowered), re.compile(rf"(?<!\w)(?:{lowered})(?!\w)")
+    return compile_pattern(lowered), compile_pattern(rf"(?<!\w)(?:{lowered})(?!\w)")
 
 
 def _lower_literals(pattern: str) -> str:
@@ -72,7 +73,7 @@ def _lower_literals(pattern: str) -> str:
     return "".join(out)
 
 
-def find_all(pattern: str, lowered: str) -> Iterator[re.Match[str]]:
+def find_all(pattern: str, lowered: str) -> Iterator[Found]:
     """Yield the word-bounded, non-overlapping matches of ``pattern`` in lowercased text.
 
     A candidate inside a word cannot start a bounded match, so the search skips to the word's
@@ -94,12 +95,12 @@ def find_all(pattern: str, lowered: str) -> Iterator[re.Match[str]]:
 
 
 @lru_cache(maxsize=64)
-def _any_of(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
+def _any_of(rules: tuple[Rule, ...]) -> SafePattern | None:
     """Compile cue rules into one word-bounded alternation (None when there are none)."""
     if not rules:
         return None
     either = "|".join(f"(?:{_lower_literals(rule.pattern)})" for rule in rules)
-    return re.compile(rf"(?<!\w)(?:{either})(?!\w)")
+    return compile_pattern(rf"(?<!\w)(?:{either})(?!\w)")
 
 
 def sentence_starts(text: str) -> tuple[int, ...]:
@@ -121,7 +122,7 @@ NAME_AFTER_CUE = re.compile(
 NAME_IN_PARENS = re.compile(r"[A-Z][\w\-]*\s+\(([A-Z][\w+\-]*[A-Z][\w+\-]*)\)")
 
 
-def method_names(title: str, abstract: str, claims: Sequence[re.Match[str]]) -> list[str]:
+def method_names(title: str, abstract: str, claims: Sequence[Found]) -> list[str]:
     """Return the names a paper gives what it introduces, lowercased, to find its claim sentences.
 
     A coined name before the title's colon ("UMIFormer: ..."), a capitalised name right after a
@@ -156,7 +157,7 @@ class Reading:
     lowered: dict[str, str]
     starts: tuple[int, ...]
     claims: frozenset[int]
-    contrast: re.Pattern[str] | None
+    contrast: SafePattern | None
 
     @classmethod
     def of(cls, title: str, abstract: str, cues: Cues) -> Reading:
@@ -196,7 +197,7 @@ class Reading:
             window = brk.end()
         return self.contrast.search(text, window, start) is not None
 
-    def quote(self, field: str, found: re.Match[str], budget: int) -> str:
+    def quote(self, field: str, found: Found, budget: int) -> str:
         """Return the matched words with a few words either side, at most ``budget`` characters."""
         text = self.title if field == "title" else self.abstract
         lowered = self.lowered[field]
@@ -327,7 +328,7 @@ def _best_hit(
     later occurrence can beat one at a place of weight ``top``, so the search stops there.
     """
     sign = -1.0 if rule.weight < 0 else 1.0
-    best: tuple[float, str, re.Match[str]] | None = None
+    best: tuple[float, str, Found] | None = None
     for count, found in enumerate(find_all(rule.pattern, reading.lowered[field])):
         place = reading.place(field, found.start())
         points = rule.weight * weights[place]
@@ -345,9 +346,7 @@ def _first_hit(rule: Rule, field: str, reading: Reading) -> Hit | None:
     return _hit(rule, field, reading, 0.0, reading.place(field, found.start()), found)
 
 
-def _hit(
-    rule: Rule, field: str, reading: Reading, points: float, place: str, found: re.Match[str]
-) -> Hit:
+def _hit(rule: Rule, field: str, reading: Reading, points: float, place: str, found: Found) -> Hit:
     points = round(points, 2)
     label = rule.label if len(rule.label) <= LABEL_CHARS else rule.label[: LABEL_CHARS - 1] + "…"
     budget = max(24, HIT_CHARS - len(place) - len(label) - len(f"{points:+g}") - 7)

@@ -79,8 +79,10 @@ def load_labels(path: Path, abstracts: dict[str, str]) -> list[Labelled]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise DigestError("labels file not found", path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DigestError(f"not a JSON labels file: {exc}", path) from None
+    except UnicodeDecodeError:
+        raise DigestError("is not UTF-8 text", path) from None
+    except json.JSONDecodeError as exc:
+        raise DigestError(f"not a JSON labels file: {exc.msg}", path, exc.lineno) from None
     if not isinstance(data, list):
         raise DigestError('expected a JSON list of {"title": ..., "themes": [...]}', path)
     labelled = [_labelled(item, i, path, abstracts) for i, item in enumerate(data)]

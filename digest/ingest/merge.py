@@ -27,10 +27,14 @@ def by_date(entries: Iterable[Entry]) -> dict[dt.date, list[Entry]]:
 def merge_dump(
     day: Day, source: Source, entries: Sequence[Entry], themes: Sequence[Theme]
 ) -> tuple[Day, int]:
-    """Add the entries of one dump to a day; a dump already recorded adds nothing."""
-    if source in day.sources:
+    """Add the entries of one dump to a day; a dump already recorded adds nothing.
+
+    Papers the page ever got from a dump stay out once deleted: each source lists them.
+    """
+    if any(source.same_file(s) for s in day.sources):
         return day, 0
-    known = {paper.id for _, paper in day.placed_papers()}
+    ingested = {i for s in day.sources for i in s.ids}
+    known = {paper.id for _, paper in day.placed_papers()} | ingested
     added = 0
     for entry in entries:
         if entry.id in known:
@@ -40,8 +44,10 @@ def merge_dump(
         known.add(entry.id)
         day = add_paper(day, classify_entry(entry, themes), themes)
         added += 1
+    before = next((s.ids for s in day.sources if s.file == source.file), ())
+    ids = tuple(dict.fromkeys((*before, *(e.id for e in entries))))
     others = tuple(s for s in day.sources if s.file != source.file)
-    return replace(day, sources=(*others, source)), added
+    return replace(day, sources=(*others, replace(source, ids=ids))), added
 
 
 def fill_meta(day: Day, entry: Entry) -> Day:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from digest.errors import DigestError
 from digest.fsutil import sha1_hex, sha256_file, write_atomic, write_if_changed
-from digest.ingest.identity import identities, resolve_entry, upgrade_day
+from digest.ingest.identity import identities, known_papers, resolve_entry, resolve_ids, upgrade_day
 from digest.ingest.merge import by_date, mark_first_seen, merge_dump
 from digest.ingest.parse import parse_file
 from digest.ingest.retheme import Moves, retheme_day
-from digest.model import Day, Source, Theme
+from digest.model import Day, Entry, Source, Theme
 from digest.pages.cache import DayCache, StoredDay, load_stored_days
 from digest.pages.format import day_title, digest_path, render_day, unchanged_by_reading
 
@@ -41,7 +41,7 @@ def ingest(
     files: Sequence[Path],
     themes: Sequence[Theme],
     *,
-    year: int,
+    year: int | None,
     date: dt.date | None = None,
     cache_dir: Path | None = None,
     stored: dict[dt.date, StoredDay] | None = None,
@@ -51,15 +51,16 @@ def ingest(
 
     ``stored`` is the pages already read (a build has them); ``later`` queues cache writes.
     """
-    dumps = [(path, parse_file(path, date=date, year=year)) for path in files]
+    parsed = [(path, parse_file(path, date=date, year=year)) for path in files]
     if stored is None:
         stored = load_stored_days(digests_dir, cache_dir)
-    if not any(entries for _, entries in dumps):  # only days without papers: nothing to do
+    if not any(entries for _, entries in parsed):  # only days without papers: nothing to do
         return ()
     days = {d: s.day for d, s in stored.items()}
-    known = identities((e for _, entries in dumps for e in entries), days.values())
+    known = identities((e for _, entries in parsed for e in entries), days.values())
     days = {d: upgrade_day(day, known) for d, day in days.items()}
-    dumps = [(path, [resolve_entry(e, known) for e in entries]) for path, entries in dumps]
+    resolved = [(path, [resolve_entry(e, known) for e in entries]) for path, entries in parsed]
+    dumps = _distinct_ids(resolved, days)
     added: dict[dt.date, int] = {}
     for path, entries in dumps:
         source = Source(path.name, sha256_file(path))
@@ -86,6 +87,19 @@ def ingest(
             page = cache.remember(StoredDay(path, days[d], sha1_hex(pending[d])))
         reports.append(DayReport(path, added.get(d, 0), page is not None, page))
     return tuple(reports)
+
+
+def _distinct_ids(
+    parsed: list[tuple[Path, list[Entry]]], days: dict[dt.date, Day]
+) -> list[tuple[Path, list[Entry]]]:
+    """Give papers whose titles differ only in punctuation ids of their own (see identity)."""
+    known = known_papers(
+        (paper.id, paper.title, paper.abstract)
+        for d in sorted(days)
+        for _, paper in days[d].placed_papers()
+    )
+    entries = iter(resolve_ids((e for _, group in parsed for e in group), known))
+    return [(path, [next(entries) for _ in group]) for path, group in parsed]
 
 
 def _refuse_unsafe_rewrite(stored: StoredDay) -> None:

@@ -19,12 +19,14 @@ from typing import Any
 from digest.errors import DigestError
 from digest.ingest.classify import FIELDS, classify, compiled, match_theme, phrase_pattern
 from digest.model import OTHER, PLACES, Cues, Places, Rule, Theme
-from digest.yamlfile import KEY_LINES, LINE_KEY, line_of, load_yaml
+from digest.yamlfile import ITEM_LINES, KEY_LINES, LINE_KEY, line_of, line_of_item, load_yaml
 
 __all__ = ["classify", "load_themes", "match_theme", "phrase_pattern"]
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FILE_KEYS = {"themes", "where", "cues"}
+LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters and line breaks: a name with one writes a heading no page can read."""
 THEME_KEYS = {
     "slug",
     "name",
@@ -51,16 +53,17 @@ def load_themes(path: Path) -> tuple[Theme, ...]:
     cues = _cues(data.get("cues"), path, line_of(data))
     themes = tuple(_theme(item, where, cues, path) for item in data["themes"])
     slugs = [theme.slug for theme in themes]
-    for slug in slugs:
-        if slugs.count(slug) > 1:
-            raise DigestError(f"theme slug {slug!r} is used twice", path)
+    for i, slug in enumerate(slugs):
+        if slug in slugs[:i]:
+            line = line_of(data["themes"][i], "slug")
+            raise DigestError(f"theme slug {slug!r} is used twice", path, line)
     return themes
 
 
 def _known(
     item: dict[str, Any], allowed: set[str], what: str, path: Path, line: int | None
 ) -> None:
-    unknown = set(item) - allowed - {LINE_KEY, KEY_LINES}
+    unknown = set(item) - allowed - {LINE_KEY, KEY_LINES, ITEM_LINES}
     if unknown:
         raise DigestError(
             f"unknown {what}(s) {sorted(unknown)}; allowed: {sorted(allowed)}", path, line
@@ -102,11 +105,17 @@ def _theme(item: Any, where: dict[str, float], cues: Cues, path: Path) -> Theme:
         raise DigestError("each theme must be a mapping with slug, name and match", path, line)
     _known(item, THEME_KEYS, "theme key", path, line)
     slug = item.get("slug")
-    if not isinstance(slug, str) or not SLUG.match(slug) or slug == OTHER:
+    if not isinstance(slug, str) or not SLUG.match(slug) or slug == OTHER or len(slug) > 64:
         raise DigestError(
-            f"theme slug must be lowercase words joined by '-' (not {OTHER!r}), got {slug!r}",
+            f"theme slug must be lowercase words joined by '-' (not {OTHER!r}), at most 64 "
+            f"characters, got {slug!r}",
             path,
-            line,
+            line_of(item, "slug") or line,
+        )
+    name = item.get("name") or slug
+    if not isinstance(name, str) or not name.strip() or LINE_BREAKING.search(name):
+        raise DigestError(
+            f"theme name must be one line of text, got {name!r}", path, line_of(item, "name")
         )
     rules = item.get("match")
     if not isinstance(rules, list) or not rules:
@@ -116,10 +125,12 @@ def _theme(item: Any, where: dict[str, float], cues: Cues, path: Path) -> Theme:
         raise DigestError(f"theme {slug!r}: 'exclude' must be a list of rules", path, line)
     return Theme(
         slug=slug,
-        name=str(item.get("name") or slug),
+        name=name.strip(),
         description=str(item.get("description") or "").strip(),
-        rules=tuple(_rule(rule, path, line) for rule in rules),
-        exclude=tuple(_rule(rule, path, line) for rule in exclude),
+        rules=tuple(_rule(r, path, line_of_item(item, "match", i)) for i, r in enumerate(rules)),
+        exclude=tuple(
+            _rule(r, path, line_of_item(item, "exclude", i)) for i, r in enumerate(exclude)
+        ),
         threshold=_number(item, "threshold", 2.0, path),
         places=Places(**_theme_places(item, where, path, line)),
         cues=cues,
@@ -146,7 +157,7 @@ def _theme_places(
 def _number(item: dict[str, Any], key: str, default: float, path: Path) -> float:
     value = item.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DigestError(f"{key} must be a number, got {value!r}", path, line_of(item))
+        raise DigestError(f"{key} must be a number, got {value!r}", path, line_of(item, key))
     return float(value)
 
 

@@ -6,7 +6,9 @@ is :mod:`digest.mail.message`'s.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from digest.dates import parse_iso_date
 from digest.errors import DigestError
 from digest.fsutil import write_atomic
 from digest.mail import smtp
-from digest.mail.message import Rendered, Templates, message_date, render_email
+from digest.mail.message import Rendered, Templates, addressed, message_date, render_email
 from digest.pages.library import Library, LoadedDay, load_library
 from digest.project import Project
 from digest.urls import check_base_url
@@ -69,7 +71,7 @@ def email_digest(
     """Render a day's email and write it (``--out``, else stdout) and/or send it (``--send``)."""
     config = project.config
     base_url = _base_url(options.base_url, config, project.config_path)
-    sender = _sender(options.sender, config.email, project.config_path)
+    sender = _sender(options.sender, config.email, project.config_path, required=options.send)
     recipients = _recipients(options.to, config.email)
     if options.send and not recipients:
         raise DigestError("no recipients: set email.to in content/digest.yaml or pass --to ADDRESS")
@@ -88,9 +90,10 @@ def email_digest(
             _write(options.out, data)
             lines.append(f"wrote {options.out}: {_summary(rendered)}")
     if options.send:
-        lines += _send(
-            job, recipients, project.root / config.email.sent_log, server, options, delays
-        )
+        with project.writing("email --send"):  # two sends at once would both send
+            lines += _send(
+                job, recipients, project.root / config.email.sent_log, server, options, delays
+            )
     return EmailReport(tuple(lines), stdout)
 
 
@@ -102,7 +105,8 @@ def _send(
     options: EmailOptions,
     delays: tuple[float, ...] | None,
 ) -> list[str]:
-    """Send to the recipients the sent log has not seen get this day (all of them with --force)."""
+    """Send each recipient the log has not seen get this day (all of them with --force) a
+    message of their own; log each one the moment the server accepts it."""
     sent_log = smtp.SentLog(log_path)
     date = job.day.date
     if options.force:
@@ -110,17 +114,30 @@ def _send(
     else:
         fresh = sent_log.unsent(date, recipients)
         lines = [
-            f"{date} already sent to {address} at {when} (--force sends again)"
-            for address, when in sent_log.already(date, recipients)
+            _already(date, address, sent) for address, sent in sent_log.already(date, recipients)
         ]
     if fresh:
         rendered = job.render(fresh, sending=True)
-        smtp.deliver(
-            rendered.message, fresh, server, delays=smtp.RETRY_DELAYS if delays is None else delays
-        )
-        sent_log.record(date, fresh, rendered.message)
+        messages = [(r, addressed(rendered, r)) for r in fresh]
+
+        def log_it(recipient: str, message: EmailMessage, status: str) -> None:
+            sent_log.record(date, recipient, message, status)
+
+        smtp.deliver_each(
+            messages, server, delays=smtp.RETRY_DELAYS if delays is None else delays,
+            on_sent=log_it,
+        )  # fmt: skip
         lines.append(f"sent {date} to {', '.join(fresh)}: {_summary(rendered)}")
     return lines
+
+
+def _already(date: dt.date, address: str, sent: smtp.Sent) -> str:
+    if sent.status == smtp.POSSIBLY_SENT:
+        return (
+            f"{date} possibly sent to {address} at {sent.sent_at} (the server's reply was "
+            "lost; --force sends again)"
+        )
+    return f"{date} already sent to {address} at {sent.sent_at} (--force sends again)"
 
 
 def pick_day(library: Library, date: str | None, digests_dir: Path) -> LoadedDay:
@@ -151,10 +168,11 @@ def _base_url(override: str | None, config: Config, path: Path) -> str:
     return check_base_url(base_url, "--base-url")
 
 
-def _sender(override: str | None, email: EmailConfig, path: Path) -> str:
+def _sender(override: str | None, email: EmailConfig, path: Path, *, required: bool) -> str:
+    """Return the From address; only sending needs one (a preview may go without)."""
     if override is not None:
         return check_address(override, "--from")
-    if not email.sender:
+    if not email.sender and required:
         raise DigestError("no sender: set email.from or pass --from ADDRESS", path)
     return email.sender
 

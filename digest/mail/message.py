@@ -8,6 +8,7 @@ every value is folded to one line first, so a title cannot forge a header.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import logging
@@ -31,6 +32,8 @@ from digest.text import one_line, shorten
 
 log = logging.getLogger(__name__)
 
+UNDISCLOSED = "undisclosed-recipients:;"
+"""The To of a message meant for several readers, none of whom may see the others."""
 HTML_LIMIT = 100_000
 """Bytes of HTML Gmail shows before clipping the message (it clips at about 102 KB)."""
 
@@ -267,9 +270,12 @@ def _message(
 ) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = one_line(sender)
-    if recipients:
-        message["To"] = ", ".join(one_line(r) for r in recipients)
+    if sender:
+        message["From"] = one_line(sender)
+    if len(recipients) == 1:
+        message["To"] = one_line(recipients[0])
+    elif recipients:  # a preview for a list: no reader may see another reader's address
+        message["To"] = UNDISCLOSED
     if email.reply_to:
         message["Reply-To"] = one_line(email.reply_to)
     message["Date"] = format_datetime(date)
@@ -281,6 +287,20 @@ def _message(
     message.set_content(text, subtype="plain", cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     message.set_boundary("=_digest_" + identity.split(".")[2].split("@")[0])
+    return message
+
+
+def addressed(rendered: Rendered, recipient: str) -> EmailMessage:
+    """Return a copy of a rendered email addressed to one reader, with its own Message-ID.
+
+    Each reader of a list gets their own message: the To header shows only them.
+    """
+    message = copy.deepcopy(rendered.message)
+    identity = str(message["Message-ID"])
+    digest = hashlib.sha256(f"{identity}\n{recipient}".encode()).hexdigest()[:20]
+    local, _, host = identity.strip("<>").partition("@")  # <digest.YYYYMMDD.HEX@host>
+    message.replace_header("To", one_line(recipient))
+    message.replace_header("Message-ID", f"<{local.rpartition('.')[0]}.{digest}@{host}>")
     return message
 
 

@@ -17,11 +17,13 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 from digest.config import SmtpConfig
 from digest.errors import DigestError
@@ -51,6 +53,10 @@ class Transient(Exception):
     """A failure worth retrying (4xx reply, dropped connection, timeout)."""
 
 
+class Lost(Transient):
+    """The connection dropped or timed out (rather than the server replying 4xx)."""
+
+
 def server_settings(config: SmtpConfig, host: str | None, port: int | None) -> Server:
     """Apply the command-line overrides to the configured server."""
     if port is not None and not 1 <= port <= 65535:
@@ -70,6 +76,18 @@ def envelope(address: str) -> str:
     return parseaddr(address)[1] or address
 
 
+Addressed = tuple[str, EmailMessage]
+"""A recipient and the message addressed to them alone."""
+OnSent = Callable[[str, EmailMessage, str], None]
+"""Called with (recipient, message, SENT or POSSIBLY_SENT) as soon as that is known."""
+SENT = "sent"
+POSSIBLY_SENT = "possibly sent"
+
+
+class _Unconfirmed(Exception):
+    """The message went out whole, but the server's reply to it never came."""
+
+
 def deliver(
     message: EmailMessage,
     recipients: Sequence[str],
@@ -78,22 +96,73 @@ def deliver(
     delays: Sequence[float] = RETRY_DELAYS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Send ``message`` to every recipient or to none, retrying transient failures."""
+    """Send one ``message`` to each recipient (see :func:`deliver_each`)."""
+    deliver_each([(r, message) for r in recipients], server, delays=delays, sleep=sleep)
+
+
+def deliver_each(
+    messages: Sequence[Addressed],
+    server: Server,
+    *,
+    delays: Sequence[float] = RETRY_DELAYS,
+    sleep: Callable[[float], None] = time.sleep,
+    on_sent: OnSent | None = None,
+) -> None:
+    """Send each recipient their own message over one session, retrying transient failures.
+
+    Every recipient is checked first (RCPT, then RSET): one refused, nothing is sent. Each
+    accepted message is reported to ``on_sent`` at once, so a failure later leaves an exact
+    record. A message whose final "." went out but whose reply was lost may have been
+    accepted: it is reported as possibly sent, and the command stops there.
+    """
     password = _password(server)
-    sender = envelope(str(message["From"]))
-    payload = message.as_bytes(policy=SMTP)
-    targets = [envelope(r) for r in recipients]
+    pending = list(messages)
+    checked = False
     for attempt, delay in enumerate([*delays, None], start=1):
         try:
-            _transaction(server, password, sender, targets, payload)
+            with _session(server, password) as smtp:
+                if not checked:
+                    _check_recipients(smtp, server, pending)
+                    checked = True
+                while pending:
+                    recipient, message = pending[0]
+                    _send_one(smtp, server, recipient, message)
+                    pending.pop(0)
+                    if on_sent is not None:
+                        on_sent(recipient, message, SENT)
             return
+        except _Unconfirmed as exc:
+            recipient, message = pending[0]
+            if on_sent is not None:
+                on_sent(recipient, message, POSSIBLY_SENT)
+            raise DigestError(_unconfirmed(server, recipient, str(exc), len(pending) - 1)) from None
         except Transient as exc:
             if delay is None:
                 raise DigestError(
                     f"SMTP server {server} still failing after {attempt} attempts: {exc}"
+                    + _left(messages, pending)
                 ) from None
             log.warning("SMTP %s: %s; retrying in %g s", server, exc, delay)
             sleep(delay)
+        except DigestError as exc:
+            raise DigestError(exc.message + _left(messages, pending)) from None
+
+
+def _unconfirmed(server: Server, recipient: str, why: str, others: int) -> str:
+    rest = f"; {others} other recipient(s) not sent to yet: run again to send to them"
+    return (
+        f"SMTP server {server}: {why} after the message to {recipient} was sent, before the "
+        "server confirmed it: possibly delivered, logged as 'possibly sent' and not sent "
+        f"again without --force{rest if others else ''}"
+    )
+
+
+def _left(messages: Sequence[Addressed], pending: Sequence[Addressed]) -> str:
+    """Say who got the message before a failure, when someone did."""
+    done = len(messages) - len(pending)
+    if not done:
+        return ""
+    return f" (sent to {done} of {len(messages)} recipients first; they are logged)"
 
 
 def _password(server: Server) -> str | None:
@@ -108,33 +177,88 @@ def _password(server: Server) -> str | None:
     return password
 
 
-def _transaction(
-    server: Server, password: str | None, sender: str, targets: list[str], payload: bytes
-) -> None:
-    """Run one SMTP session; refuse before DATA if any recipient is refused."""
+@contextmanager
+def _session(server: Server, password: str | None) -> Iterator[_Tracked]:
+    """Open an SMTP session; turn connection failures into Transient or DigestError.
+
+    QUIT is sent when the block ends, and its reply ignored: once a message is accepted, a
+    refused or lost QUIT changes nothing about it.
+    """
     try:
-        with _connect(server) as smtp:
+        smtp = _connect(server)
+    except OSError as exc:
+        raise DigestError(
+            f"cannot connect to SMTP server {server}: {exc.strerror or exc} "
+            "(check email.smtp.host and port, or --smtp-host/--smtp-port)"
+        ) from None
+    try:
+        with _errors(server):
             smtp.ehlo_or_helo_if_needed()
             if server.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if password is not None:
                 smtp.login(server.user, password)
+        yield smtp
+    finally:
+        _quietly_quit(smtp)
+
+
+def _quietly_quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _check_recipients(smtp: _Tracked, server: Server, messages: Sequence[Addressed]) -> None:
+    """Ask the server about every recipient before sending to any; then start over (RSET)."""
+    with _errors(server):
+        sender = envelope(str(messages[0][1]["From"]))
+        _check(*smtp.mail(sender), f"sender {sender} refused")
+        replies = {r: smtp.rcpt(envelope(r)) for r, _ in messages}
+        refused = {
+            envelope(r): reply for r, reply in replies.items() if reply[0] not in (250, 251)
+        }
+        smtp.rset()
+        if refused:
+            _refused(refused)
+
+
+def _send_one(smtp: _Tracked, server: Server, recipient: str, message: EmailMessage) -> None:
+    """Send one message to one recipient; raise _Unconfirmed if its reply is lost."""
+    sender, target = envelope(str(message["From"])), envelope(recipient)
+    smtp.payload_sent = False
+    try:
+        with _errors(server):
             _check(*smtp.mail(sender), f"sender {sender} refused")
-            refused = {t: smtp.rcpt(t) for t in targets}
-            refused = {t: r for t, r in refused.items() if r[0] not in (250, 251)}
-            if refused:
+            code, reply = smtp.rcpt(target)
+            if code not in (250, 251):
                 smtp.rset()
-                _refused(refused)
-            _check(*smtp.data(payload), f"SMTP server {server} refused the message")
+                _refused({target: (code, reply)})
+            code, reply = smtp.data(message.as_bytes(policy=SMTP))
+    except Lost:
+        if smtp.payload_sent:
+            raise _Unconfirmed("the connection was lost") from None
+        raise
+    if not 200 <= code < 600:
+        raise _Unconfirmed(f"the reply was garbled ({reply[:40]!r})")
+    _check(code, reply, f"SMTP server {server} refused the message to {target}")
+
+
+@contextmanager
+def _errors(server: Server) -> Iterator[None]:
+    """Turn smtplib's exceptions into Transient (worth a retry) or a DigestError."""
+    try:
+        yield
     except smtplib.SMTPAuthenticationError as exc:
         _check(exc.smtp_code, exc.smtp_error, f"login as {server.user!r} refused")
     except smtplib.SMTPNotSupportedError as exc:
         raise DigestError(f"SMTP server {server}: {exc} (check email.smtp.security)") from None
     except smtplib.SMTPResponseException as exc:
         _check(exc.smtp_code, exc.smtp_error, f"SMTP server {server} refused the message")
-    except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:
-        raise Transient(f"connection lost: {exc or type(exc).__name__}") from None
+    except (smtplib.SMTPServerDisconnected, TimeoutError, ConnectionError) as exc:
+        raise Lost(f"connection lost: {exc or type(exc).__name__}") from None
     except smtplib.SMTPException as exc:
         raise DigestError(f"SMTP server {server}: {exc}; nothing was sent") from None
     except ssl.SSLError as exc:
@@ -142,17 +266,39 @@ def _transaction(
             f"TLS with SMTP server {server} failed: {exc.reason} (check email.smtp.security)"
         ) from None
     except OSError as exc:
-        raise DigestError(
-            f"cannot connect to SMTP server {server}: {exc.strerror or exc} "
-            "(check email.smtp.host and port, or --smtp-host/--smtp-port)"
-        ) from None
+        raise Lost(f"connection lost: {exc.strerror or exc}") from None
 
 
-def _connect(server: Server) -> smtplib.SMTP:
+class _Tracked(smtplib.SMTP):
+    """An SMTP client that knows whether a message's data, final "." included, went out.
+
+    After the server's 354 ("start mail input") the next thing sent is the whole message;
+    once it is sent, a lost reply means the server may well have accepted it.
+    """
+
+    payload_sent = False
+    _after_354 = False
+
+    def getreply(self) -> tuple[int, bytes]:
+        code, text = super().getreply()
+        self._after_354 = code == 354
+        return code, text
+
+    def send(self, s: Any) -> None:
+        super().send(s)
+        if self._after_354:
+            self.payload_sent, self._after_354 = True, False
+
+
+class _TrackedSSL(_Tracked, smtplib.SMTP_SSL):
+    """The same over implicit TLS (port 465)."""
+
+
+def _connect(server: Server) -> _Tracked:
     if server.security == "ssl":
         context = ssl.create_default_context()
-        return smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
-    return smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+        return _TrackedSSL(server.host, server.port, timeout=server.timeout, context=context)
+    return _Tracked(server.host, server.port, timeout=server.timeout)
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -187,10 +333,16 @@ class Sent:
     to: tuple[str, ...]
     message_id: str
     sent_at: str
+    status: str = SENT
+    """SENT, or POSSIBLY_SENT when the server's reply to the message was lost."""
 
 
 class SentLog:
-    """JSON lines of what was sent: ``{"date", "to", "message_id", "subject", "sent_at"}``."""
+    """JSON lines of what was sent, one per recipient.
+
+    Each line: ``{"date", "to", "message_id", "subject", "sent_at", "status"}``; ``to`` is a
+    list (of one address; older logs have one line per send, listing them all).
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -210,31 +362,36 @@ class SentLog:
                         tuple(item["to"]),
                         str(item["message_id"]),
                         str(item["sent_at"]),
+                        str(item.get("status", SENT)),
                     )
                 except (ValueError, KeyError, TypeError):
                     raise DigestError("damaged sent-log line", self.path, number) from None
 
-    def already(self, date: dt.date, recipients: Sequence[str]) -> list[tuple[str, str]]:
-        """Return (recipient, when) for the recipients that already got ``date``."""
-        when: dict[str, str] = {}
+    def already(self, date: dt.date, recipients: Sequence[str]) -> list[tuple[str, Sent]]:
+        """Return (recipient, log line) for the recipients that already got ``date``.
+
+        A message possibly sent counts: sending it again would risk sending it twice.
+        """
+        found: dict[str, Sent] = {}
         for sent in self.entries():
             if sent.date == date:
-                when.update((envelope(a).lower(), sent.sent_at) for a in sent.to)
-        return [(r, when[envelope(r).lower()]) for r in recipients if envelope(r).lower() in when]
+                found.update((envelope(a).lower(), sent) for a in sent.to)
+        return [(r, found[envelope(r).lower()]) for r in recipients if envelope(r).lower() in found]
 
     def unsent(self, date: dt.date, recipients: Sequence[str]) -> tuple[str, ...]:
         """Return the recipients that have not been sent ``date`` yet."""
         done = {r for r, _ in self.already(date, recipients)}
         return tuple(r for r in recipients if r not in done)
 
-    def record(self, date: dt.date, recipients: Sequence[str], message: EmailMessage) -> None:
-        """Append one line, flushed to disk before the command reports success."""
+    def record(self, date: dt.date, recipient: str, message: EmailMessage, status: str) -> None:
+        """Append one line, flushed to disk before the next message goes out."""
         item = {
             "date": date.isoformat(),
-            "to": [envelope(r) for r in recipients],
+            "to": [envelope(recipient)],
             "message_id": str(message["Message-ID"]),
             "subject": str(message["Subject"]),
             "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "status": status,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:

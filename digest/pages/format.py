@@ -44,6 +44,7 @@ from digest.model import (
     count_themes,
     effective_themes,
 )
+from digest.yamlfile import TIMESTAMP_TAG, explain_yaml_error, lenient_timestamp, refuse_aliases
 
 SECTION_HEADING = re.compile(r"^## (?P<name>.+?) \{#(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\}\s*$")
 PAPER_ID = r"[0-9a-f]{12}|\d{4}\.\d{4,5}"
@@ -65,12 +66,20 @@ META_KEYS = {
 """Metadata line keys of :class:`Meta` fields, in the order a page lists them."""
 COUNTS = ("author_count", "upvotes", "comments")
 META_LINE = re.compile(r"^- (?P<key>[A-Za-z][\w -]*?):\s?(?P<value>.*)$")
+MAX_SLUG = 64
+"""Longest theme slug: it names files (themes/SLUG.html), and file names have limits."""
 KNOWN_FRONT_MATTER = ("date", "title", "papers", "counts", "sources")
 HAND_MARK = " (by hand)"
 """Ends a ``themes:`` line whose themes a person chose: re-theming keeps them."""
 # libyaml's safe loader and dumper when PyYAML has them: 10x faster on thousands of pages.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading an impossible date (2024-02-31) as text for a clear error."""
+
+
+_Loader.add_constructor(TIMESTAMP_TAG, lenient_timestamp)
 
 
 def day_title(date: dt.date) -> str:
@@ -102,7 +111,7 @@ def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
         "title": day.title,
         "papers": sum(len(s.papers) for s in day.sections),
         "counts": counts,
-        "sources": [{"file": s.file, "sha256": s.sha256} for s in day.sources],
+        "sources": [_source_item(s) for s in day.sources],
         **day.extra,
     }
     parts = [
@@ -119,6 +128,11 @@ def render_day(day: Day, theme_slugs: Sequence[str]) -> str:
             parts.append(section.intro + "\n")
         parts.extend(_render_paper(paper) for paper in section.papers)
     return "\n".join(parts)
+
+
+def _source_item(source: Source) -> dict[str, str]:
+    item = {"file": source.file, "sha256": source.sha256}
+    return item | {"ids": " ".join(source.ids)} if source.ids else item
 
 
 def _render_paper(paper: Paper) -> str:
@@ -181,29 +195,51 @@ class _Block:
 def parse_day(text: str, path: Path) -> Day:
     """Read a digest page."""
     front, body, body_start = _split_front_matter(text, path)
-    date = front.get("date")
-    if isinstance(date, str):
-        date = _iso(date, path)
-    if not isinstance(date, dt.date):
-        raise DigestError("front matter needs 'date: YYYY-MM-DD'", path, 2)
-    title = str(front.get("title") or day_title(date))
-    sources = tuple(_source(item, path) for item in front.get("sources") or ())
+    lines = text.replace("\r\n", "\n").split("\n")[: body_start - 1]
+    date = _front_date(front.get("date"), path, _key_line(lines, "date"))
+    title = front.get("title") or day_title(date)
+    if not isinstance(title, str | int | float):
+        raise DigestError("front matter 'title' must be text", path, _key_line(lines, "title"))
+    sources = _sources(front.get("sources"), path, _key_line(lines, "sources"))
     extra = {k: v for k, v in front.items() if k not in KNOWN_FRONT_MATTER}
-    intro, sections = _read_body(body, body_start, title, path)
-    return Day(date, title, tuple(sections), sources, intro, extra)
+    intro, sections = _read_body(body, body_start, str(title), path)
+    return Day(date, str(title), tuple(sections), sources, intro, extra)
 
 
-def _iso(text: str, path: Path) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise DigestError(f"front matter date {text!r} is not YYYY-MM-DD", path, 2) from None
+def _key_line(lines: list[str], key: str) -> int:
+    """Return the 1-based line of a top-level front matter key (else 2, the first key's)."""
+    found = (i for i, line in enumerate(lines, start=1) if line.startswith(f"{key}:"))
+    return next(found, 2)
 
 
-def _source(item: Any, path: Path) -> Source:
+def _front_date(value: Any, path: Path, line: int) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise DigestError(
+                f"front matter date {value!r} is not YYYY-MM-DD (a real calendar date)", path, line
+            ) from None
+    raise DigestError("front matter needs 'date: YYYY-MM-DD'", path, line)
+
+
+def _sources(value: Any, path: Path, line: int) -> tuple[Source, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DigestError("front matter 'sources' must be a list of file and sha256", path, line)
+    return tuple(_source(item, path, line) for item in value)
+
+
+def _source(item: Any, path: Path, line: int) -> Source:
     if not isinstance(item, dict) or not {"file", "sha256"} <= set(item):
-        raise DigestError("each front matter source needs 'file' and 'sha256'", path)
-    return Source(str(item["file"]), str(item["sha256"]))
+        raise DigestError("each front matter source needs 'file' and 'sha256'", path, line)
+    ids = tuple(str(item.get("ids") or "").split())
+    return Source(str(item["file"]), str(item["sha256"]), ids)
 
 
 def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str], int]:
@@ -214,13 +250,14 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
         raise DigestError("front matter is not closed by a '---' line", path, 1) from None
+    text = "\n".join(lines[1:end])
+    refuse_aliases(text, _Loader, path, 2)
     try:
-        front = yaml.load("\n".join(lines[1:end]), Loader=_Loader) or {}  # noqa: S506 - safe
+        front = yaml.load(text, Loader=_Loader) or {}  # noqa: S506 - safe
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        problem = getattr(exc, "problem", exc)
-        raise DigestError(f"invalid front matter: {problem}", path, line) from None
+        message, line = explain_yaml_error(exc, lines[1:end])
+        message = message.replace("invalid YAML", "invalid front matter", 1)
+        raise DigestError(message, path, line + 1 if line else 1) from None
     if not isinstance(front, dict):
         raise DigestError("front matter must be a YAML mapping", path, 2)
     return front, lines[end + 1 :], end + 2
@@ -229,7 +266,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], list[str
 def _read_body(
     body: list[str], first_line: int, title: str, path: Path
 ) -> tuple[str, list[Section]]:
-    blocks = _blocks(body, first_line)
+    blocks = _blocks(body, first_line, path)
     intro = _strip_title(blocks[0].lines, title)
     sections: list[Section] = []
     for block in blocks[1:]:
@@ -248,16 +285,18 @@ def _read_body(
     return intro, sections
 
 
-def _blocks(body: list[str], first_line: int) -> list[_Block]:
+def _blocks(body: list[str], first_line: int, path: Path) -> list[_Block]:
     """Split the body at headings; a paper's abstract line is never taken for a heading.
 
     After a paper heading come blank lines, metadata lines, blank lines, then the abstract;
-    only after the abstract can a line start a new block.
+    only after the abstract can a line start a new block. ``## `` and ``### `` lines are the
+    page's own headings: one that lost its ``{#...}`` anchor is refused, as it would
+    otherwise turn a paper into the notes of the one above (and ingest would add it again).
     """
     blocks: list[_Block] = [_Block(None, first_line)]
     state = "notes"  # or: "before-meta", "meta", "after-meta" while the abstract is pending
     for number, line in enumerate(body, start=first_line):
-        heading = _heading(line) if state == "notes" else None
+        heading = _heading(line, path, number) if state == "notes" else None
         if heading:
             blocks.append(_Block(heading, number))
             state = "before-meta" if heading.re is PAPER_HEADING else "notes"
@@ -278,8 +317,18 @@ def _next_state(state: str, line: str) -> str:
     return state
 
 
-def _heading(line: str) -> re.Match[str] | None:
-    return SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
+def _heading(line: str, path: Path, number: int) -> re.Match[str] | None:
+    found = SECTION_HEADING.match(line) or PAPER_HEADING.match(line)
+    if found is None and line.startswith(("## ", "### ")):
+        kind = "paper heading needs its {#p-<id>} anchor (12 hex digits)"
+        if line.startswith("## "):
+            kind = "theme heading needs its {#slug} anchor (lowercase words joined by '-')"
+        raise DigestError(
+            f"this {kind}; put it back, or start a heading in a note with '####'", path, number
+        )
+    if found is not None and found.re is SECTION_HEADING and len(found["slug"]) > MAX_SLUG:
+        raise DigestError(f"a theme slug is at most {MAX_SLUG} characters", path, number)
+    return found
 
 
 def _strip_title(lines: list[str], title: str) -> str:
@@ -382,6 +431,17 @@ def _iso_meta(value: str, block: _Block, path: Path) -> dt.date:
         raise DigestError(
             f"'first seen' must be YYYY-MM-DD, got {value!r}", path, block.line
         ) from None
+
+
+def themes_line(text: str, paper_id: str) -> int | None:
+    """Return the line of a paper's ``- themes:`` line in a page's text (for messages)."""
+    lines = text.split("\n")
+    heading = next((i for i, line in enumerate(lines) if f"{{#p-{paper_id}}}" in line), None)
+    if heading is None:
+        return None
+    found = (i for i in range(heading, len(lines)) if lines[i].startswith("- themes:"))
+    at = next(found, heading)
+    return at + 1
 
 
 def read_day(path: Path) -> Day:

@@ -8,12 +8,16 @@ library only, never each other.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from digest.model import NO_META, OTHER, OTHER_NAME, Day, Meta, Paper, Theme, effective_themes
 from digest.pages.cache import StoredDay, load_stored_days
+from digest.pages.format import themes_line
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -173,3 +177,27 @@ def _again(known: Record, placed: Placed, date: dt.date) -> Record:
         known.meta.updated_by(paper.meta),
         previous,
     )
+
+
+def warn_unknown_themes(stored: dict[dt.date, StoredDay], themes: tuple[Theme, ...]) -> int:
+    """Warn, with file and line, of each slug on a ``themes:`` line that no theme has.
+
+    A typo there (``quantisation``) silently made a theme page of its own. A slug is known
+    if the themes file has it or some page has a section for it (a theme made by hand).
+    """
+    known = {t.slug for t in themes} | {OTHER}
+    known |= {s.slug for page in stored.values() for s in page.day.sections}
+    found = 0
+    for date in sorted(stored):
+        page = stored[date]
+        for _, paper in page.day.placed_papers():
+            for slug in paper.themes:
+                if slug not in known:
+                    found += 1
+                    line = themes_line(page.read_text(), paper.id)
+                    log.warning(
+                        "warning: %s:%s: unknown theme %r on a themes: line (not in the "
+                        "themes file, no page has a section for it); it gets a page of its own",
+                        page.path, line, slug,
+                    )  # fmt: skip
+    return found

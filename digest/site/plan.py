@@ -54,7 +54,8 @@ def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
         yield PageSpec(path, None, partial(views.feed, feed))
     for plain in views.plain_pages():
         yield PageSpec(plain.path, None, partial(_same, plain))
-    yield from sitemap_plan(views, keys)
+    if views.config.base_url:  # the sitemap protocol allows absolute URLs only
+        yield from sitemap_plan(views, keys)
 
 
 def redirect_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:

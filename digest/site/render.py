@@ -12,6 +12,7 @@ from markupsafe import Markup
 from digest import urls
 from digest.site.records import Page, Site
 from digest.site.templates import make_environment, render_template
+from digest.text import xml_safe
 
 STATIC_DIR = "static"
 
@@ -69,9 +70,13 @@ class Renderer:
                 self.env.get_template(name)
 
     def render(self, page: Page) -> bytes:
-        """Render one page to bytes, or raise a DigestError naming the template file and line."""
+        """Render one page to bytes, or raise a DigestError naming the template file and line.
+
+        Feeds and sitemaps lose the characters XML forbids (text from the web has them).
+        """
         self._root = urls.root_of(page.path)
-        return render_template(self.env, page.template, page=page, site=self.site).encode("utf-8")
+        text = render_template(self.env, page.template, page=page, site=self.site)
+        return (xml_safe(text) if page.path.endswith(".xml") else text).encode("utf-8")
 
     def static_files(self) -> Iterator[tuple[str, Path]]:
         """Yield (site path, source file) for static assets; the project's win, file by file."""
