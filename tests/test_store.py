@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from digest import __version__
 from digest.build.run import build
 from digest.pages import cache
-from digest.pages.cache import load_stored_days, parse_page
+from digest.pages.cache import CACHE_FORMAT, load_stored_days, parse_page
 from digest.project import Project
 from tests.conftest import DATA
 
@@ -31,7 +30,7 @@ def built(tmp_path: Path) -> Project:
 
 
 def cached_pages(project: Project) -> list[Path]:
-    return sorted((project.cache_dir / f"days-{__version__}").glob("*.pickle"))
+    return sorted((project.cache_dir / f"days-{CACHE_FORMAT}").glob("*.pickle"))
 
 
 def test_a_build_caches_every_digest_page(built: Project) -> None:
@@ -108,3 +107,19 @@ def test_a_build_that_ingests_parses_only_the_pages_it_did_not_write(
     again = load_stored_days(built.digests_dir, built.cache_dir)  # cached, as ingest left it
     assert parsed == ["2024-01-15.md", "2024-01-16.md"]
     assert again[dt.date(2024, 1, 20)].day == parse_page(built.digests_dir / "2024-01-20.md")[1]
+
+
+def test_the_cache_is_renamed_when_the_model_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Day pickled before Paper gained a field must not be read back without it."""
+    import dataclasses
+
+    from digest import model
+
+    before = cache.cache_format()
+
+    @dataclasses.dataclass(frozen=True)
+    class Grown(model.Paper):
+        new_field: str = ""
+
+    monkeypatch.setattr(cache, "Paper", Grown)
+    assert cache.cache_format() != before

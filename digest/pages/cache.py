@@ -7,6 +7,7 @@ read is taken from a pickle in the project's cache folder instead (any doubt: re
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import pickle
@@ -18,10 +19,25 @@ from pathlib import Path
 from digest import __version__
 from digest.errors import DigestError
 from digest.fsutil import sha1_hex, write_atomic
-from digest.model import Day
+from digest.model import Day, Meta, Paper, Section, Source
 from digest.pages.format import decode_page, parse_day
 
 log = logging.getLogger(__name__)
+
+
+def cache_format() -> str:
+    """Name the shape of what the cache pickles: digest's version and every model field.
+
+    A pickled Day from before a field was added would load without it; a new name for any
+    change of the model (not only of the version number) keeps such entries from being read.
+    """
+    shapes = [__version__]
+    for model in (Day, Section, Paper, Source, Meta):
+        shapes.append(model.__name__ + ":" + ",".join(f.name for f in dataclasses.fields(model)))
+    return sha1_hex("|".join(shapes).encode("utf-8"))[:12]
+
+
+CACHE_FORMAT = cache_format()
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ class DayCache:
     """One pickle per digest page, reused while the page's size and mtime are unchanged."""
 
     def __init__(self, cache_dir: Path | None, later: list[Callable[[], None]] | None = None):
-        self.folder = None if cache_dir is None else cache_dir / f"days-{__version__}"
+        self.folder = None if cache_dir is None else cache_dir / f"days-{CACHE_FORMAT}"
         self.later = later
 
     def read(self, path: Path) -> StoredDay:
