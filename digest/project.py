@@ -157,3 +157,50 @@ def init_project(root: Path) -> list[Path]:
         path.write_text(content, encoding="utf-8")
         created.append(path)
     return created
+
+
+AUTOMATION = DEFAULTS_DIR / "automation"
+WORKFLOW = Path(".github") / "workflows" / "digest-daily.yml"
+DAILY_SCRIPT = Path("digest-daily.sh")
+
+
+@dataclass(frozen=True)
+class Written:
+    """A file ``digest init`` was asked for, and what became of it."""
+
+    path: Path
+    state: str
+    """``created``, ``unchanged`` (already digest's), or ``kept`` (a different file is there)."""
+
+
+def write_automation(root: Path, *, workflow: bool, cron: bool, python: str) -> list[Written]:
+    """Write the daily job: a scheduled GitHub Actions workflow and/or a script for cron.
+
+    Idempotent: a file already as digest writes it is left alone, and one someone edited is
+    kept, never overwritten. ``python`` is the interpreter the cron script runs digest with
+    (cron's PATH knows no virtualenv).
+    """
+    wanted: list[tuple[Path, str, int]] = []
+    if workflow:
+        text = (AUTOMATION / "github-daily.yml").read_text(encoding="utf-8")
+        wanted.append((root / WORKFLOW, text, 0o644))
+    if cron:
+        text = (AUTOMATION / "digest-daily.sh").read_text(encoding="utf-8")
+        wanted.append((root / DAILY_SCRIPT, text.replace("@PYTHON@", python), 0o755))
+    return [_write_once(path, text, mode) for path, text, mode in wanted]
+
+
+def cron_line(root: Path) -> str:
+    """Return the crontab line that runs the daily script every morning, logging beside it."""
+    folder = root.resolve()
+    return f"17 7 * * * {folder / DAILY_SCRIPT} >> {folder / '.digest-daily.log'} 2>&1"
+
+
+def _write_once(path: Path, text: str, mode: int) -> Written:
+    if path.exists():
+        same = path.is_file() and path.read_text(encoding="utf-8") == text
+        return Written(path, "unchanged" if same else "kept")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return Written(path, "created")

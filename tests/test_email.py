@@ -14,17 +14,13 @@ import email
 import json
 import os
 import re
-import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from digest.config import DEFAULTS_DIR, Config, EmailConfig, load_config
 from digest.errors import DigestError
@@ -34,6 +30,7 @@ from digest.model import Day, Paper, Section
 from digest.pages.library import Library, LoadedDay, Placed, Record
 from digest.project import Project
 from tests.conftest import SAMPLE_FILES, CliResult, make_project
+from tests.smtp_server import Handler, free_port, smtp_server
 
 Cli = Callable[..., CliResult]
 GOLDEN = Path(__file__).parent / "golden" / "email"
@@ -317,55 +314,11 @@ def test_packaged_settings_have_the_default_email_section() -> None:
 # --- delivery over SMTP ----------------------------------------------------------------------
 
 
-@dataclass
-class Handler:
-    """An aiosmtpd handler that records messages and can refuse or defer on request."""
-
-    refuse: set[str] = field(default_factory=set)
-    defer_data: int = 0
-    received: list[Envelope] = field(default_factory=list)
-    rcpt_calls: int = 0
-
-    async def handle_RCPT(
-        self, server: Any, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        self.rcpt_calls += 1
-        if address in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        if self.defer_data:
-            self.defer_data -= 1
-            return "451 4.3.0 Try again later"
-        self.received.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def check_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"bot", b"s3cret")
-    return AuthResult(success=ok, handled=False)
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Handler, int]]:
     """A real SMTP server on 127.0.0.1 that accepts AUTH without TLS (test only)."""
-    handler = Handler()
-    port = free_port()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, authenticator=check_login,
-        auth_require_tls=False,
-    )  # fmt: skip
-    controller.start()
-    yield handler, port
-    controller.stop()
+    with smtp_server() as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

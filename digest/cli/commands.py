@@ -21,7 +21,7 @@ from digest.ingest.parse import parse_file
 from digest.ingest.run import ingest
 from digest.ingest.themes import load_themes
 from digest.model import Theme
-from digest.project import Project, default_themes, init_project
+from digest.project import Project, cron_line, default_themes, init_project, write_automation
 from digest.text import plural
 
 log = logging.getLogger(__name__)
@@ -140,10 +140,20 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    """Create a new project and say what to do next."""
-    for path in init_project(args.dir):
-        print(f"created {path}")
-    print(f"next: put raw page dumps in {args.dir / 'content' / 'raw'} and run `digest build`")
+    """Create a new project (unless only its daily job is asked for), then say what to do next."""
+    automation = args.workflow or args.cron
+    if not (automation and _project_or_none(args.dir)):
+        for path in init_project(args.dir):
+            print(f"created {path}")
+        print(f"next: put raw page dumps in {args.dir / 'content' / 'raw'} and run `digest build`")
+    written = write_automation(
+        args.dir, workflow=args.workflow, cron=args.cron, python=sys.executable
+    )
+    for file in written:
+        note = " (a different file is there: kept as it is)" if file.state == "kept" else ""
+        print(f"{file.state} {file.path}{note}")
+    if args.cron:
+        print(f"add to your crontab (crontab -e): {cron_line(args.dir)}")
     return 0
 
 
@@ -264,5 +274,3 @@ def _relative(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-

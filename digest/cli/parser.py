@@ -151,8 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build_cmd.set_defaults(run=run.run_build)
 
-    init_cmd = _command(commands, "init", "create a new digest project in DIR")
-    init_cmd.add_argument("dir", type=Path, metavar="DIR")
+    init_cmd = _command(
+        commands, "init", "create a new digest project in DIR, and/or its daily job"
+    )
+    init_cmd.add_argument(
+        "dir", type=Path, nargs="?", default=Path("."), metavar="DIR", help="(default: here)"
+    )
+    init_cmd.add_argument(
+        "--workflow",
+        action="store_true",
+        help="write a scheduled GitHub Actions workflow: fetch, build, deploy to Pages, email",
+    )
+    init_cmd.add_argument(
+        "--cron", action="store_true", help="write digest-daily.sh and print its crontab line"
+    )
     init_cmd.set_defaults(run=run.run_init)
 
     email_cmd = _command(
@@ -255,5 +267,3 @@ def _command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
         name, help=summary, description=summary[0].upper() + summary[1:] + "."
     )
     return parser
-
-
