@@ -165,3 +165,21 @@ def test_retheme_day_returns_the_same_day_when_nothing_moves(themed: Path) -> No
     themes = load_themes(themed / "content" / "themes.yaml")
     again, moves = retheme_day(day, themes)
     assert again is day and moves.papers == 0
+
+
+def test_an_ingest_into_an_empty_project_records_the_rules(tiny: Path, cli: Cli) -> None:
+    """Pages made from scratch by `digest ingest` are themed by today's rules: a build after
+    it must not classify them all again, and the build after that is a no-op."""
+    assert cli("ingest", cwd=tiny).code == 0
+    assert (tiny / "content" / "digests" / ".themes-applied").is_file()
+    first = cli("build", cwd=tiny)
+    assert first.code == 0 and "re-themed" not in first.out
+    again = cli("build", cwd=tiny)
+    assert " 0 files written" in again.out, again.out
+
+
+def test_the_build_after_a_rule_change_is_a_no_op(themed: Path, cli: Cli) -> None:
+    (themed / "content" / "themes.yaml").write_text(RULES + GRAPHS, encoding="utf-8")
+    assert "re-themed" in cli("build", cwd=themed).out
+    again = cli("build", cwd=themed)
+    assert " 0 files written" in again.out, again.out

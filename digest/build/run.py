@@ -112,7 +112,7 @@ def _build(
             project.digests_dir, stored, project.themes, fresh=not had_pages,
             cache_dir=project.cache_dir, later=later,
         )  # fmt: skip
-        if pending or moves.papers:
+        if pending or moves.papers or moves.recorded:
             inputs = input_stamp(_inputs(project), config)
             if say is not None:
                 for day in ingested:

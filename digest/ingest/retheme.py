@@ -34,6 +34,8 @@ class Moves:
     lost: Counter[str] = field(default_factory=Counter)
     pages: tuple[Path, ...] = ()
     """The digest pages rewritten."""
+    recorded: bool = False
+    """The rules' fingerprint was written (the digests folder changed, if only by that)."""
 
     def __add__(self, other: Moves) -> Moves:
         return Moves(
@@ -41,6 +43,7 @@ class Moves:
             self.gained + other.gained,
             self.lost + other.lost,
             self.pages + other.pages,
+            self.recorded or other.recorded,
         )
 
     def summary(self) -> str:

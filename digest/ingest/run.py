@@ -86,6 +86,8 @@ def ingest(
         if d in pending and write_if_changed(path, pending[d]):
             page = cache.remember(StoredDay(path, days[d], sha1_hex(pending[d])))
         reports.append(DayReport(path, added.get(d, 0), page is not None, page))
+    if not stored and any(report.written for report in reports):
+        _record(digests_dir / RULES_STATE, rules_fingerprint(themes))  # all made by these rules
     return tuple(reports)
 
 
@@ -144,8 +146,7 @@ def retheme(
     if _applied(state) == fingerprint or not stored:
         return stored, Moves()
     if fresh:  # made with these rules just now
-        _record(state, fingerprint)
-        return stored, Moves()
+        return stored, Moves(recorded=_record(state, fingerprint))
     slugs = [theme.slug for theme in themes]
     changed: dict[dt.date, tuple[Day, bytes]] = {}
     moves = Moves()
@@ -162,8 +163,8 @@ def retheme(
         path = stored[date].path
         write_atomic(path, data)
         pages[date] = cache.remember(StoredDay(path, day, sha1_hex(data)))
-    _record(state, fingerprint)
-    return pages, replace(moves, pages=tuple(stored[d].path for d in changed))
+    recorded = _record(state, fingerprint)
+    return pages, replace(moves, pages=tuple(stored[d].path for d in changed), recorded=recorded)
 
 
 def _applied(state: Path) -> str | None:
@@ -173,6 +174,7 @@ def _applied(state: Path) -> str | None:
         return None
 
 
-def _record(state: Path, fingerprint: str) -> None:
+def _record(state: Path, fingerprint: str) -> bool:
+    """Write the rules' fingerprint; return True if the file changed."""
     note = "# digest: the rules (content/themes.yaml) these pages were last themed with\n"
-    write_if_changed(state, (note + fingerprint + "\n").encode("utf-8"))
+    return write_if_changed(state, (note + fingerprint + "\n").encode("utf-8"))
