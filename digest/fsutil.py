@@ -1,10 +1,13 @@
-"""File writing that never leaves a half-written file behind."""
+"""File writing that never leaves a half-written file behind, and the process's working habits."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -76,3 +79,20 @@ def write_new(path: str, data: bytes) -> None:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+
+
+@contextmanager
+def rare_collections(threshold: int = 100_000) -> Iterator[None]:
+    """Run the cyclic garbage collector rarely for a while, and as before afterwards.
+
+    digest's commands hold millions of objects (50,000 papers' records, cards, keys) and make
+    few reference cycles; at Python's default threshold the collector walked that heap again
+    and again: a quarter to a third of a rebuild's time at 50,000 papers. Reference counting
+    still frees everything else at once, so memory does not grow.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -19,7 +19,7 @@ from digest.build.pool import Pages, ShardWork, run_work
 from digest.build.writer import SiteWriter
 from digest.config import Config
 from digest.errors import DigestError
-from digest.fsutil import sha256_file
+from digest.fsutil import rare_collections, sha256_file
 from digest.ingest.retheme import Moves
 from digest.ingest.run import DayReport, ingest, retheme
 from digest.pages.cache import StoredDay, load_stored_days
@@ -72,7 +72,7 @@ def build(
     at once lost each other's papers or shared one staging folder. ``say`` gets a line per
     page ingest wrote as soon as it is written; ``progress`` the pages rendered so far.
     """
-    with project.writing("build"):
+    with project.writing("build"), rare_collections():
         return _build(project, out, base_url, clean, progress, say)
 
 

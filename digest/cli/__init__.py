@@ -18,13 +18,14 @@ from digest.cli.commands import UsageError
 from digest.cli.parser import build_parser, command_paths
 from digest.cli.terminal import messages
 from digest.errors import DigestError
+from digest.fsutil import rare_collections
 
 __all__ = ["command_paths", "main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; user mistakes print one line and exit non-zero, never a traceback."""
-    with messages():
+    with messages(), rare_collections():
         return _main(argv)
 
 
