@@ -493,3 +493,23 @@ def test_a_build_runs_the_garbage_collector_rarely_and_restores_it(
     before = gc.get_threshold()
     build(Project.find(tiny))
     assert seen == [100_000] and gc.get_threshold() == before
+
+
+def test_raw_dumps_are_hashed_once_not_on_every_build(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.fsutil as fsutil
+
+    hashed: list[str] = []
+    real = fsutil.sha256_file
+    monkeypatch.setattr(fsutil, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    project = Project.find(tiny)
+    build(project)
+    first = len(hashed)
+    assert first >= 2  # each dump at least once (ingest records it too)
+    (tiny / "content/digests/2024-01-15.md").touch()  # a rebuild, not a no-op
+    build(project)
+    assert len(hashed) == first  # the dumps' stamps did not change: their hashes are known
+    (tiny / "content/raw/day1.txt").write_text((tiny / "content/raw/day1.txt").read_text() + "\n")
+    build(project)
+    assert hashed[first:].count("day1.txt") >= 1

@@ -19,7 +19,7 @@ from digest.build.pool import Pages, ShardWork, run_work
 from digest.build.writer import SiteWriter
 from digest.config import Config
 from digest.errors import DigestError
-from digest.fsutil import rare_collections, sha256_file
+from digest.fsutil import FileHashes, rare_collections
 from digest.ingest.retheme import Moves
 from digest.ingest.run import DayReport, ingest, retheme
 from digest.pages.cache import StoredDay, load_stored_days
@@ -196,7 +196,10 @@ def _check_output_folder(project: Project, out: Path) -> None:
 def pending_dumps(project: Project, stored: dict[dt.date, StoredDay]) -> list[Path]:
     """Return the raw dumps in ``content/raw`` that no digest page lists as a source yet."""
     recorded = {(s.file, s.sha256) for page in stored.values() for s in page.day.sources}
-    return [p for p in project.raw_dumps() if (p.name, sha256_file(p)) not in recorded]
+    hashes = FileHashes(project.cache_dir / "raw-sha256.json")
+    pending = [p for p in project.raw_dumps() if (p.name, hashes.sha256(p)) not in recorded]
+    hashes.save()
+    return pending
 
 
 def terminal_progress(done: int, total: int) -> None:
