@@ -200,6 +200,15 @@ def test_a_new_theme_in_themes_yaml_regroups_the_pages_live(served: Served) -> N
     assert served.terminal.builds() == builds
 
 
+def test_builds_run_in_a_process_of_their_own(served: Served) -> None:
+    """The server has threads, so it cannot fork; its builds' process can, to use both cores."""
+    pid = served.preview.rebuilder.process.last_pid
+    assert pid is not None and pid != os.getpid()
+    set_title(served.root, "Built elsewhere")
+    wait_until(lambda: title_of(served.get("/")) == "Built elsewhere")
+    assert served.preview.rebuilder.process.last_pid not in (None, pid, os.getpid())
+
+
 def test_a_burst_of_saves_is_one_rebuild(served: Served) -> None:
     before = served.terminal.builds()
     for n in range(20):

@@ -67,6 +67,7 @@ class Preview:
     def stop(self) -> None:
         """Stop everything within a fraction of a second; a build in progress is abandoned."""
         self.debouncer.close()
+        self.rebuilder.process.stop()
         self.state.close()
         if any(t.name == "digest-serve-http" for t in self._threads):
             self.server.shutdown()

@@ -9,17 +9,14 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from digest.build.run import build
 from digest.build.writer import read_manifest
-from digest.errors import DigestError
-from digest.project import Project
-from digest.serve.state import Problem, SiteState, Snapshot
+from digest.serve.state import SiteState, Snapshot
 from digest.serve.watch import Change
+from digest.serve.worker import BuildError, BuildProcess, Failed
 
 SERVE_DIR = ".digest-serve"
 """Serve-only build folders inside the project; it ignores itself in git (a ``*`` .gitignore)."""
@@ -50,6 +47,7 @@ class Rebuilder:
         self.builds = 0
         self.own_writes: dict[Path, int | None] = {}
         """Digest pages the last build's ingest wrote, with their mtimes: not a user's change."""
+        self.process = BuildProcess()
 
     def needed(self, changes: Sequence[Change]) -> list[Change]:
         """Drop the events of digest pages the last build's own ingest wrote (unchanged since)."""
@@ -68,9 +66,9 @@ class Rebuilder:
         self.state.wait_unused(target)
         started = time.perf_counter()
         try:
-            report = build(Project.find(self.root), out=target)
-        except Exception as exc:  # any failure keeps the last good site; say why
-            self._report_failure(exc)
+            report = self.process.build(self.root, target)
+        except BuildError as exc:  # any failure keeps the last good site; say why
+            self._report_failure(exc.failed)
             return False
         changed = changed_files(current.root if current else None, target)
         self.builds += 1
@@ -91,12 +89,12 @@ class Rebuilder:
             self.base.mkdir(parents=True, exist_ok=True)
             (self.base / ".gitignore").write_text("# digest serve's builds\n*\n", encoding="utf-8")
 
-    def _report_failure(self, exc: Exception) -> None:
-        problem = Problem.of(exc)
+    def _report_failure(self, failed: Failed) -> None:
+        problem = failed.problem
         if problem.path:
             problem = replace(problem, path=_shown(Path(problem.path), self.root))
-        if not isinstance(exc, DigestError):
-            self.warn("".join(traceback.format_exception(exc)).rstrip())
+        if failed.traceback:
+            self.warn(failed.traceback.rstrip())
         where = problem.where()
         self.warn(f"digest: error: {where + ': ' if where else ''}{problem.message}")
         if self.state.current is not None:
