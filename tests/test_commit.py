@@ -146,4 +146,5 @@ def test_a_killed_ingests_temporary_pages_are_removed_by_the_next_command(
         leftover.write_text("half a page")
     assert cli("ingest", SAMPLE_FILES["002"], cwd=project).code == 0
     assert not any(p.exists() for p in leftovers)
-    assert sorted(os.listdir(digests)) == ["2024-03-17.md", "2024-04-24.md"]
+    expected = [".themes-applied", "2024-03-17.md", "2024-04-24.md"]  # pages and the rules' note
+    assert sorted(os.listdir(digests)) == expected
