@@ -333,7 +333,7 @@ COLUMNS = [
     ("site_mb", "site MB"),
     ("index_gzip_mb", "index gzip MB"),
     ("search_first_results_ms", "search: first results ms"),
-    ("search_fetched_gzip_kb", "search: gzip KB before results"),
+    ("search_fetched_gzip_kb", "search: gzip KB for complete results"),
     ("digest_tree_mb", "digest MB, all processes"),
     ("hugo_ratio", "Hugo / digest"),
     ("hugo_tree_mb", "Hugo MB"),

@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "content" / "raw"
+SAMPLES = REPO / "tests" / "data" / "samples"
+"""The sample dumps, as the tests keep them (the project's content/ is the user's to change)."""
+SETTINGS = REPO / "tests" / "data" / "project" / "digest.yaml"
 PER_DAY = 50
 LAST_DAY = dt.date(2025, 6, 30)
 QUALIFIERS = (
@@ -80,8 +82,8 @@ def write_corpus(
     """Write a project at ``out`` whose raw dumps hold ``papers`` papers; return the dumps."""
     raw = out / "content" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for name in ("digest.yaml", "themes.yaml"):
-        shutil.copy(REPO / "content" / name, out / "content" / name)
+    shutil.copy(SETTINGS, out / "content" / "digest.yaml")
+    shutil.copy(REPO / "digest" / "defaults" / "themes.yaml", out / "content" / "themes.yaml")
     samples = sample_papers()
     days = -(-papers // per_day)
     written = []

@@ -39,6 +39,7 @@ class SiteLinks:
     """The fixed pages and assets every template may link to."""
 
     home: str = HOME
+    assets: str = ASSETS
     search: str = SEARCH
     archive: str = ARCHIVE
     feed: str = FEED

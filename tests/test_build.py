@@ -248,7 +248,7 @@ def test_two_worker_build_equals_one_process_build(
     days = sorted(project.digests_dir.glob("*.md"))
     cached = sorted(project.cache_dir.glob("days-*/*.pickle"))
     assert [p.name for p in cached] == [f"{d.name}.pickle" for d in days]  # written meanwhile
-    assert len(list(project.cache_dir.glob("search/*.js"))) == 2  # by the workers
+    assert len(list(project.cache_dir.glob("search/*-*.marshal"))) == 2  # by the workers
 
 
 def test_site_files_keep_the_users_umask(tiny: Path) -> None:

@@ -1,44 +1,54 @@
-"""The search index: lunr.py-identical, deterministic, complete, sharded by month, cached."""
+"""The search index in pieces: lunr.py's index data exactly, deterministic, incremental."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lunr import lunr
+from hypothesis import given
+from hypothesis import strategies as st
 from lunr.builder import Builder
 from lunr.stemmer import stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.trimmer import trimmer
 
-import digest.build.pool as pool
 from digest.build.run import search_index
 from digest.config import Config
+from digest.ingest.run import ingest
 from digest.pages.library import Library, load_library
 from digest.project import Project
-from digest.site import search
-from digest.site.lunr import FIELDS, lunr_index, terms
-from digest.site.search import doc_fields, dumps, search_docs, snippet
+from digest.site import assembly, search
+from digest.site import lunr as lunr_format
+from digest.site.search import FIELDS, search_docs
 from digest.site.templates import DEFAULT_TEMPLATES
-
-OUTPUTS: list[Path] = []
-
-
-@pytest.fixture(autouse=True)
-def index_outputs(tmp_path: Path) -> None:
-    """Give each test a folder for the indexes it builds (one new folder a build)."""
-    OUTPUTS[:] = [tmp_path / "indexes"]
+from digest.urls import SEARCH_DIR
+from tests.conftest import REPO
 
 
 def search_files(library: Library, cache_dir: Path | None = None) -> list[tuple[str, bytes]]:
-    """Build the index through the build's own code (planning, pool, cache), into a new folder."""
-    out = OUTPUTS[0] / str(len(list(OUTPUTS[0].glob("*"))) if OUTPUTS[0].exists() else 0)
-    files = search_index(library, Config(), [DEFAULT_TEMPLATES], out, cache_dir)
+    """Build the index the way `digest build` does (its plan, pool and assembly), into a new
+    folder each time; return its files by path."""
+    out = Path(tempfile.mkdtemp(prefix="index-"))
+    try:
+        files = search_index(library, Config(), [DEFAULT_TEMPLATES], out / "site", cache_dir)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     return sorted(files.items())
+
+
+SMALL = search.Layout(
+    chunk_postings=400, fold_days=7, tail_postings=150, group_every=4, position_docs=128
+)
+"""A layout that cuts a few hundred papers into hundreds of pieces, big terms included."""
 
 
 @pytest.fixture(scope="module")
@@ -47,29 +57,107 @@ def library(sample_site: Path) -> Library:
     return load_library(project.digests_dir, project.themes)
 
 
-def script_data(data: bytes) -> dict[str, Any]:
-    """Return the JSON a search script hands to ``digestSearch.<name>(...)``."""
-    text = data.decode("ascii")
-    assert text.startswith("digestSearch.") and text.endswith(");\n")
-    body = text[text.index("(") + 1 : -3]
-    if body.startswith("JSON.parse("):
-        body = json.loads(body[len("JSON.parse(") : -1])
-    loaded: dict[str, Any] = json.loads(body)
-    return loaded
+@pytest.fixture
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "LAYOUT", SMALL)
 
 
-def lunr_py_index(docs: list[dict[str, str]]) -> dict[str, Any]:
+def lunr_py(docs: list[search.SearchDoc]) -> Builder:
+    """Return lunr.py's builder after building the one index over every paper."""
     builder = Builder()
     builder.pipeline.add(trimmer, stop_word_filter, stemmer)
     builder.search_pipeline.add(stemmer)
-    fields = [{"field_name": name, "boost": boost} for name, boost in FIELDS]
-    serialised: dict[str, Any] = lunr("id", fields, docs, builder=builder).serialize()
-    return serialised
+    builder.ref("id")
+    for index_field in FIELDS:
+        builder.field(index_field.name, boost=index_field.boost)
+    for doc in docs:
+        builder.add({"id": doc.id, **{f.name: doc.text(f) for f in FIELDS}})
+    builder.build()
+    return builder
 
 
-def test_index_is_identical_to_lunr_py_on_the_sample(library: Library) -> None:
-    docs = [doc_fields(d) for d in search_docs(library)]
-    assert dumps(lunr_index(docs)) == dumps(lunr_py_index(docs))
+def piece(data: bytes) -> tuple[str, Any]:
+    """Return (name, payload) of a ``digestSearch.<kind>(name, payload);`` script."""
+    text = data.decode("ascii")
+    assert text.startswith("digestSearch.") and text.endswith(");\n")
+    name, rest = text[text.index("(") + 1 : -3].split(",", 1)
+    return json.loads(name), json.loads(rest)
+
+
+def reassemble(files: dict[str, bytes]) -> dict[str, Any]:
+    """Read every term's postings back from the pieces, the way the browser does."""
+    manifest = piece(files[f"{SEARCH_DIR}/manifest.js"].replace(b"manifest(", b'manifest("",'))[1]
+
+    def load(name: str) -> Any:
+        return piece(files[f"{SEARCH_DIR}/{name}.js"])[1]
+
+    pieces = []
+    for _, directory, _ in manifest["groups"]:
+        for _, names in load(directory)["chunks"]:
+            pieces += [load(name) for name in names]
+    pieces += [load(name) for _, name in manifest["tails"]]
+    terms: dict[str, Any] = {}
+    for data in pieces:
+        for name, rank, *fields in data["terms"]:
+            entry = terms.setdefault(name, {"key": None, "fields": [[] for _ in FIELDS]})
+            pairs = zip(fields, FIELDS, strict=True)
+            decoded = [lunr_format.decode_postings(t, f.positional) for t, f in pairs]
+            firsts = [p[0][0] for p in decoded if p]
+            if entry["key"] is None:
+                entry["key"] = (min(firsts), rank)
+            for f, postings in enumerate(decoded):
+                entry["fields"][f] += postings
+    return {"manifest": manifest, "terms": terms}
+
+
+def assert_holds_lunr_index(files: dict[str, bytes], docs: list[search.SearchDoc]) -> None:
+    """The pieces hold what lunr.py's builder holds: terms, postings in lunr's order, term
+    frequencies, field lengths, term numbering, paper count and average field lengths."""
+    builder = lunr_py(docs)
+    index = reassemble(files)
+    terms = index["terms"]
+    assert sorted(terms) == sorted(builder.inverted_index)
+    for name, entry in terms.items():
+        for f, index_field in enumerate(FIELDS):
+            refs = [docs[doc].id for doc, _, _, _ in entry["fields"][f]]
+            assert refs == list(builder.inverted_index[name][index_field.name]), name
+            for doc, tf, length, _ in entry["fields"][f]:
+                ref = f"{index_field.name}/{docs[doc].id}"
+                assert builder.field_term_frequencies[ref][name] == tf
+                assert builder.field_lengths[ref] == length
+    by_key = sorted(terms, key=lambda t: terms[t]["key"])
+    numbered = builder.inverted_index
+    assert by_key == sorted(numbered, key=lambda t: numbered[t]["_index"])
+    manifest = index["manifest"]
+    assert manifest["n"] == builder.document_count == len(docs)
+    assert manifest["avg"] == [builder.average_field_length[f.name] for f in FIELDS]
+    assert manifest["fields"] == [[f.name, f.boost, int(f.positional)] for f in FIELDS]
+
+
+def test_pieces_hold_lunr_py_index_on_the_sample(library: Library) -> None:
+    assert_holds_lunr_index(dict(search_files(library)), search_docs(library))
+
+
+def test_pieces_hold_lunr_py_index_when_cut_small(library: Library, small: None) -> None:
+    files = dict(search_files(library))
+    kinds = {path.split("/")[2] for path in files if path.count("/") > 2}
+    assert kinds == {"c", "d", "g", "p", "t", "v"}
+    assert sum(path.startswith(f"{SEARCH_DIR}/c/") for path in files) > 100
+    assert_holds_lunr_index(files, search_docs(library))
+
+
+def test_a_big_term_is_cut_into_pieces_of_its_own(generated: Project) -> None:
+    files = files_of(generated, None)
+    manifest = piece(files[f"{SEARCH_DIR}/manifest.js"].replace(b"manifest(", b'manifest("",'))[1]
+    chunks = []
+    for _, directory, _ in manifest["groups"]:
+        chunks += piece(files[f"{SEARCH_DIR}/{directory}.js"])[1]["chunks"]
+    big = [names for _, names in chunks if len(names) > 1]
+    assert big, "no term was split"
+    for names in big:
+        parts = [piece(files[f"{SEARCH_DIR}/{name}.js"])[1]["terms"] for name in names]
+        assert all(len(part) == 1 for part in parts)  # one term, its postings cut by papers
+        assert len({part[0][0] for part in parts}) == 1
 
 
 @pytest.mark.parametrize(
@@ -79,13 +167,47 @@ def test_index_is_identical_to_lunr_py_on_the_sample(library: Library) -> None:
         "  trailing -- hyphens - and\u00a0no-break\tspaces\n",
         "The and of a",
         "",
+        "model model Model models (v12.3)",
     ],
 )
 def test_terms_match_lunr_py_pipeline(text: str) -> None:
-    doc = {"id": "a", "title": text, "abstract": text.upper(), "themes": "x", "author": text}
-    docs = [doc, {**doc, "id": "b", "author": "Ana María Núñez, Li, Wei; O'Brien-Smith"}]
-    assert dumps(lunr_index(docs)) == dumps(lunr_py_index(docs))
-    assert terms("Quantized models") == ["quantiz", "model"]
+    doc = search.SearchDoc("a" * 12, text, text.upper(), "2024-01-02", (), "x")
+    builder = lunr_py([doc])
+    for index_field in FIELDS:
+        found = lunr_format.terms(doc.text(index_field))
+        ref = f"{index_field.name}/{doc.id}"
+        assert builder.field_lengths[ref] == len(found)
+        counts = {t: found.count(t) for t in found}
+        assert dict(builder.field_term_frequencies[ref]) == counts
+    assert lunr_format.terms("Quantized models") == ["quantiz", "model"]
+
+
+def test_positions_count_stop_words() -> None:
+    assert lunr_format.analyze("Quantization of vectors") == [("quantiz", 0), ("vector", 2)]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(1, 9), st.integers(0, 5000), st.booleans()),
+        max_size=40,
+    )
+)
+def test_postings_round_trip(steps: list[tuple[int, int, int, bool]]) -> None:
+    postings = []
+    doc = -1
+    for gap, tf, length, _ in steps:
+        doc += gap + 1
+        postings.append((doc, tf, length, tuple(range(0, 2 * tf, 2))))
+    for positional in (True, False):
+        expected = [(d, tf, n, p if positional else ()) for d, tf, n, p in postings]
+        text = lunr_format.encode_postings(expected, positional)
+        assert lunr_format.decode_postings(text, positional) == expected
+        assert set(text) <= set(lunr_format.ALPHABET)
+
+
+@given(st.lists(st.integers(0, 2**40), max_size=20))
+def test_vlq_round_trip(values: list[int]) -> None:
+    assert lunr_format.unvlqs(lunr_format.vlqs(values)) == values
 
 
 def test_search_files_are_deterministic(library: Library, tmp_path: Path) -> None:
@@ -95,136 +217,163 @@ def test_search_files_are_deterministic(library: Library, tmp_path: Path) -> Non
     assert first == list(search_files(library, cache_dir=tmp_path))  # from the cache
 
 
-def test_every_paper_is_indexed_once_with_its_document(library: Library) -> None:
+def test_every_paper_has_its_details(library: Library) -> None:
     files = dict(search_files(library))
-    manifest = script_data(files["assets/search/manifest.js"])
-    ids: list[str] = []
-    for shard in manifest["shards"]:
-        data = script_data(files[f"assets/search/{shard['file']}"])
-        index = data["index"]
-        refs = {ref.split("/", 1)[1] for ref, _ in index["fieldVectors"]}
-        assert refs == set(data["docs"])
-        assert len(data["docs"]) == shard["papers"]
-        ids += data["docs"]
-    assert sorted(ids) == sorted(library.records)
-    assert manifest["papers"] == len(library.records)
-
-
-def test_shards_are_half_months_newest_first(library: Library) -> None:
-    files = dict(search_files(library))
-    manifest = script_data(files["assets/search/manifest.js"])
-    names = [s["name"] for s in manifest["shards"]]
-    assert names == ["2024-10-2", "2024-09-1", "2024-04-2", "2024-03-2"]
-    assert [t["slug"] for t in manifest["themes"]][-1] == "other"
-
-
-def test_document_store_is_compact(library: Library) -> None:
+    details = {piece(data)[1][0]: piece(data) for path, data in files.items() if "/d/" in path}
+    assert sorted(details) == sorted(library.records)
     record = next(r for r in library.records.values() if r.themes)
-    files = dict(search_files(library))
-    shard = script_data(
-        files[f"assets/search/shard-{search.shard_name(str(record.first_seen))}.js"]
-    )
-    stored = shard["docs"][record.id]
-    assert stored == {
-        "d": record.first_seen.isoformat(),
-        "h": list(record.themes),
-        "p": f"papers/{record.id}.html",
-        "s": snippet(record.abstract),
-        "t": record.title,
-    }
-    assert len(stored["s"]) <= search.SNIPPET_CHARS + 1
+    name, data = details[record.id]
+    assert name.startswith(f"d/{record.first_seen.isoformat()}-")
+    assert data == [record.id, record.title, record.abstract, list(record.themes), ""]
 
 
-def test_shard_names_split_months_at_the_16th() -> None:
-    assert [search.shard_name(d) for d in ("2025-06-01", "2025-06-15", "2025-06-16")] == [
-        "2025-06-1",
-        "2025-06-1",
-        "2025-06-2",
-    ]
-
-
-def test_snippet_cuts_at_a_word() -> None:
-    assert snippet("short  text\n") == "short text"
-    assert snippet("alpha beta, gamma delta", limit=14) == "alpha beta…"
-
-
-def test_unchanged_shards_come_from_the_cache(
-    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built: list[str] = []
-    real = search.shard_script
-
-    def counting(shard: search.Shard) -> bytes:
-        built.append(shard.name)
-        return real(shard)
-
-    monkeypatch.setattr(search, "shard_script", counting)
-    list(search_files(library, cache_dir=tmp_path))
-    assert len(built) == 4
-    built.clear()
-    list(search_files(library, cache_dir=tmp_path))
-    assert built == []
-    stopped_mid_write = tmp_path / ".2024-04-2-0123456789.js.k3y_x.tmp"
-    stopped_mid_write.write_bytes(b"half a shard")
-    changed = _retitled(library, dt.date(2024, 4, 24), "A retitled paper")
-    files = dict(search_files(changed, cache_dir=tmp_path))
-    # Shards holding a paper of the edited page are rebuilt (2024-03-2 has papers that were
-    # on 24 April too); the others come from the cache.
-    assert sorted(built) == ["2024-03-2", "2024-04-2"]
-    assert b"A retitled paper" in files["assets/search/shard-2024-04-2.js"]
-    assert len(list(tmp_path.glob("2024-04-2-*.js"))) == 1  # the stale entry is gone
-    assert not stopped_mid_write.exists()
-    assert not list(tmp_path.glob(".*.tmp"))
-
-
-def _retitled(library: Library, first_seen: dt.date, title: str) -> Library:
-    """Retitle a paper as an edit of its digest page would: the page's content hash changes."""
-    record = next(r for r in library.records.values() if r.first_seen == first_seen)
-    records = dict(library.records)
-    records[record.id] = dataclasses.replace(record, title=title)
-    days = tuple(
-        dataclasses.replace(d, token=d.token + "-edited") if d.date == first_seen else d
-        for d in library.days
-    )
-    return dataclasses.replace(library, records=records, days=days)
-
-
-def test_parallel_build_gives_the_same_bytes(
-    library: Library, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    serial = search_files(library)
-    monkeypatch.setattr(pool, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
-    assert search_files(library) == serial
+def test_papers_are_numbered_oldest_first(library: Library) -> None:
+    docs = search_docs(library)
+    order = [(d.date, d.id) for d in docs]
+    assert order == sorted(order) and len(set(order)) == len(library.records)
+    assert docs[0].date == min(r.first_seen for r in library.records.values()).isoformat()
+    blocks = search.blocks(docs)
+    assert [b.start for b in blocks] == [0, *accumulate(len(b.docs) for b in blocks[:-1])]
+    assert search.block_name("2025-06-15") == "2025-06-1"
+    assert search.block_name("2025-06-16") == "2025-06-2"
 
 
 def test_hostile_text_stays_a_json_string(library: Library) -> None:
     record = next(iter(library.records.values()))
     title = "<img src=x onerror=alert(1)></script>\u2028"
-    changed = _retitled(library, record.first_seen, title)
-    files = dict(search_files(changed))
-    data = files[f"assets/search/shard-{search.shard_name(str(record.first_seen))}.js"]
-    assert b"\\u2028" in data
-    titles = [d["t"] for d in script_data(data)["docs"].values()]
-    assert title in titles
+    files = dict(search_files(_retitled(library, record.id, title)))
+    data = next(d for p, d in files.items() if "/d/" in p and record.id.encode() in d)
+    assert b"\\u2028" in data and "\u2028" not in data.decode("ascii")
+    assert piece(data)[1][1] == title
 
 
-def test_shard_json_is_what_the_standard_json_module_writes(library: Library) -> None:
-    """orjson writes the shards; they must be the stdlib's canonical JSON, byte for byte."""
-    record = next(iter(library.records.values()))
-    title = 'Über 量子化 𝔼[x] — "q" \\ end'
-    changed = _retitled(library, record.first_seen, title)
-    prefix, suffix = "digestSearch.shard(JSON.parse(", "));\n"
-    inners = []
-    for path, data in search_files(changed):
-        if "/shard-" in path:
-            text = data.decode("ascii")
-            assert text.startswith(prefix) and text.endswith(suffix)
-            inners.append(json.loads(text[len(prefix) : -len(suffix)]))
-    assert len(inners) == len(search.shards(search_docs(changed)))
-    for inner in inners:
-        canonical = json.dumps(
-            json.loads(inner), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        assert inner == canonical
-    assert any(json.dumps(title, ensure_ascii=False) in inner for inner in inners)
+def _retitled(library: Library, paper: str, title: str) -> Library:
+    """Retitle a paper as an edit of its digest page would: the page's content hash changes."""
+    record = library.records[paper]
+    records = dict(library.records)
+    records[paper] = dataclasses.replace(record, title=title)
+    days = tuple(
+        dataclasses.replace(d, token=d.token + "-edited") if d.date in record.dates else d
+        for d in library.days
+    )
+    return dataclasses.replace(library, records=records, days=days)
+
+
+def test_chunk_ranges_are_cut_at_the_same_terms_as_volumes_grow() -> None:
+    words = [f"w{i:05d}" for i in range(3000)]
+    before = assembly.chunk_ranges(words, [3] * len(words), 500)
+    grown = [3] * len(words)
+    grown[1500] = 450  # one term gets many more postings: its chunk must split
+    after = assembly.chunk_ranges(words, grown, 500)
+    starts = {words[lo] for lo, _ in before}
+    moved = starts ^ {words[lo] for lo, _ in after}
+    assert all(len(range(lo, hi)) * 3 <= 500 for lo, hi in before if hi - lo > 1)
+    assert 0 < len(moved) < 8  # a couple of chunks near the grown term, nothing else
+
+
+# --- incremental ------------------------------------------------------------------------------
+
+
+def corpus(root: Path, papers: int) -> Project:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from corpus import write_corpus
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    write_corpus(root, papers, per_day=20)
+    project = Project.find(root)
+    year = project.config.year()
+    ingest(project.digests_dir, project.raw_dumps(), project.themes, year=year)
+    return project
+
+
+def new_day(project: Project, number: int) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from corpus import day_papers, dump_text, sample_papers
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    last = max(dt.date.fromisoformat(p.name[:10]) for p in project.raw_dumps())
+    date = last + dt.timedelta(days=1)
+    dump = project.raw_dir / f"{date.isoformat()}-corpus.txt"
+    dump.write_text(dump_text(date, day_papers(sample_papers(), 90_000 + number, 20)), "utf-8")
+    ingest(project.digests_dir, [dump], project.themes, year=project.config.year())
+
+
+def files_of(project: Project, cache: Path | None) -> dict[str, bytes]:
+    library = load_library(project.digests_dir, project.themes)
+    return dict(search_files(library, cache_dir=cache))
+
+
+@pytest.fixture
+def generated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    monkeypatch.setattr(search, "LAYOUT", SMALL)
+    yield corpus(tmp_path / "corpus", 600)
+
+
+def test_new_days_rewrite_only_the_pieces_they_must(generated: Project, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    before = files_of(generated, cache)
+    chunks = [p for p in before if "/c/" in p]
+    for number in range(3):
+        new_day(generated, number)
+        after = files_of(generated, cache)
+        changed = {p for p in after if before.get(p) != after[p]}
+        kinds = {p.split("/")[2] if p.count("/") > 2 else "manifest" for p in changed}
+        assert kinds <= {"c", "d", "g", "manifest", "p", "t", "v"}
+        new_details = [p for p in changed if "/d/" in p]
+        assert len(new_details) == 20  # the day's papers, no other paper's details
+        folded = [p for p in changed if "/c/" in p]
+        assert 0 < len(folded) < len(chunks) / 3, (len(folded), len(chunks))
+        assert files_of(generated, None) == after  # the same bytes as a build from nothing
+        before = after
+
+
+def test_a_note_on_an_old_day_changes_no_piece(generated: Project, tmp_path: Path) -> None:
+    """Only the version of its block's details files changes, in the manifest."""
+    cache = tmp_path / "cache"
+    before = files_of(generated, cache)
+    page = sorted(generated.digests_dir.glob("*.md"))[3]
+    text = page.read_text(encoding="utf-8")
+    start = text.index("\n### ")
+    end = text.index("\n### ", start + 1)  # the note goes under the first paper's abstract
+    page.write_text(text[:end].rstrip("\n") + "\n\nA note.\n" + text[end:], encoding="utf-8")
+    after = files_of(generated, cache)
+    changed = {p for p in set(after) | set(before) if before.get(p) != after.get(p)}
+    assert changed == {f"{SEARCH_DIR}/manifest.js"}
+
+
+def test_an_edited_old_paper_changes_its_pieces_and_matches_a_cold_build(
+    generated: Project, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    before = files_of(generated, cache)
+    page = sorted(generated.digests_dir.glob("*.md"))[2]
+    text = page.read_text(encoding="utf-8")
+    at = text.index("\n### ") + 5
+    page.write_text(text[:at] + "Zanzibar Retitled " + text[at:], encoding="utf-8")
+    after = files_of(generated, cache)
+    changed = [p for p in after if before.get(p) != after[p]]
+    assert any(b"zanzibar" in after[p] for p in changed if "/c/" in p or "/t/" in p)
+    assert len([p for p in changed if "/c/" in p]) < len([p for p in after if "/c/" in p]) / 2
+    assert files_of(generated, None) == after
+
+
+def test_unchanged_blocks_are_not_analysed_again(
+    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    files_of(generated, cache)
+    analysed: list[int] = []
+    real = search.analyze
+
+    def counting(docs: list[search.SearchDoc]) -> lunr_format.Analysis:
+        analysed.append(len(docs))
+        return real(docs)
+
+    monkeypatch.setattr(search, "analyze", counting)
+    files_of(generated, cache)
+    assert analysed == []
+    new_day(generated, 7)
+    files_of(generated, cache)
+    assert len(analysed) == 1  # the block (half month) the new day is in

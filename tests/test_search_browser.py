@@ -1,9 +1,10 @@
-"""The search page in real headless Chromium: file://, a sub-path, hostile text."""
+"""The search page and the header box in real headless Chromium: file://, http, hostile text."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import shutil
 import threading
@@ -17,7 +18,9 @@ import pytest
 from digest.build.run import build
 from digest.project import Project
 
+pytestmark = pytest.mark.browser
 RESULT = "#search-results li.search-result"
+DONE = "() => window.digestSearch && window.digestSearch.completeResultsAt !== null"
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def status(page: Any) -> str:
     """Wait until the page has searched, then return the status line."""
     page.wait_for_function(
         "() => { const s = document.getElementById('search-status').textContent;"
-        " return !s.includes('JavaScript') && !s.includes('loading older'); }"
+        " return !s.includes('JavaScript') && !s.includes('Searching') && !s.includes('loading'); }"
     )
     text: str = page.inner_text("#search-status")
     return text
@@ -58,6 +61,24 @@ def matched(text: str) -> int:
     match = re.match(r"(\d+) papers? match", text)
     assert match, text
     return int(match.group(1))
+
+
+def query(page: Any, text: str, **options: int) -> list[dict[str, Any]]:
+    """Return digestSearch.query's complete results (details for all unless told)."""
+    found: list[dict[str, Any]] = page.evaluate(
+        "([q, o]) => digestSearch.query(q, o)", [text, options or {}]
+    )
+    return found
+
+
+def site_with(project: Path, papers: list[tuple[str, str]]) -> Path:
+    """Build a site from one day's dump of (title, abstract) papers; return its folder."""
+    body = "".join(f"{title}\n\n{abstract}\n\n" for title, abstract in papers)
+    (project / "content" / "raw" / "2024-04-24-test.txt").write_text(
+        f"Apr 24, 2024\n\n{body}", encoding="utf-8"
+    )
+    build(Project.find(project))
+    return project / "site"
 
 
 def test_typing_shows_matching_papers_with_highlights(page: Any, sample_site: Path) -> None:
@@ -75,15 +96,15 @@ def test_typing_shows_matching_papers_with_highlights(page: Any, sample_site: Pa
 
 
 @pytest.mark.parametrize(
-    ("query", "check"),
+    ("text", "check"),
     [
         ("title:nerv", lambda t: all("nerv" in x.lower() for x in t)),
         ("quant*", lambda t: len(t) == 50),  # more than a page: "Show more" appears
         ("+quantization -diffusion", lambda t: 0 < len(t) < 40),
     ],
 )
-def test_lunr_query_syntax(page: Any, sample_site: Path, query: str, check: Any) -> None:
-    page.goto(search_url(sample_site, query))
+def test_lunr_query_syntax(page: Any, sample_site: Path, text: str, check: Any) -> None:
+    page.goto(search_url(sample_site, text))
     assert matched(status(page)) > 0
     assert check(titles(page)), titles(page)
     assert page.errors == []
@@ -94,16 +115,16 @@ def test_show_more(page: Any, sample_site: Path) -> None:
     total = matched(status(page))
     assert total > 50 and page.locator(RESULT).count() == 50
     page.click("#search-more")
-    assert page.locator(RESULT).count() == total
+    page.wait_for_function(f"document.querySelectorAll('{RESULT}').length === {total}")
     assert page.locator("#search-more").is_hidden()
 
 
-@pytest.mark.parametrize("query", ["title:", "+", "foo:bar", "~"])
+@pytest.mark.parametrize("text", ["title:", "+", "foo:bar", "~"])
 def test_malformed_query_shows_a_message_and_no_error(
-    page: Any, sample_site: Path, query: str
+    page: Any, sample_site: Path, text: str
 ) -> None:
     page.goto(search_url(sample_site))
-    page.fill("#search-page-q", query)
+    page.fill("#search-page-q", text)
     page.wait_for_function(
         "document.getElementById('search-status').textContent.includes('could not be read')"
     )
@@ -129,11 +150,13 @@ def test_theme_filters(page: Any, sample_site: Path) -> None:
     everything = matched(status(page))
     page.get_by_label(re.compile(r"Decoupling")).check()
     page.wait_for_function("location.search.includes('theme=decoupling')")
+    status(page)
     filtered = page.locator(RESULT)
     assert 0 < filtered.count() < everything
     for i in range(filtered.count()):
         assert "Decoupling" in filtered.nth(i).locator(".badges").inner_text()
     page.reload()
+    status(page)
     assert page.get_by_label(re.compile(r"Decoupling")).is_checked()
     assert page.locator(RESULT).count() == filtered.count()
 
@@ -163,7 +186,9 @@ def test_enter_opens_the_first_result(page: Any, sample_site: Path) -> None:
     assert page.errors == []
 
 
-def test_slash_focuses_and_header_box_searches_from_any_page(page: Any, sample_site: Path) -> None:
+def test_slash_focuses_and_enter_in_the_header_box_opens_search(
+    page: Any, sample_site: Path
+) -> None:
     page.goto((sample_site / "index.html").as_uri())
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "site-search"
@@ -176,46 +201,143 @@ def test_slash_focuses_and_header_box_searches_from_any_page(page: Any, sample_s
     assert page.evaluate("document.activeElement.id") == "search-page-q"
 
 
+def test_header_box_shows_live_results_on_every_page(page: Any, sample_site: Path) -> None:
+    page.goto((sample_site / "papers").as_uri() + "/" + next_paper(sample_site))
+    assert page.locator("script[src$='search.js']").count() == 0  # loaded only when used
+    page.fill("#site-search", "quantization")
+    dropdown = page.locator("#site-search-results")
+    dropdown.locator("li a").first.wait_for()
+    links = dropdown.locator("li a")
+    assert links.count() == 9  # eight papers, then "All 40 results"
+    assert links.last.inner_text().startswith("All 40 results")
+    assert links.last.get_attribute("href") == "../search.html?q=quantization"
+    assert dropdown.locator("mark").first.inner_text().lower().startswith("quantiz")
+    href = links.first.get_attribute("href")
+    assert re.fullmatch(r"\.\./papers/[0-9a-f]{12}\.html", href), href
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == href
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/papers/[0-9a-f]{12}\.html$"))
+    assert page.errors == []
+
+
+def next_paper(site: Path) -> str:
+    return sorted(p.name for p in (site / "papers").glob("*.html"))[0]
+
+
+def test_every_word_ranks_first_then_any_word(page: Any, sample_site: Path) -> None:
+    page.goto(search_url(sample_site))
+    found = query(page, "vector quantization")
+    assert found == query(page, "Vector  Quantization")  # case and spacing do not matter
+    texts = [" ".join([r["title"], r["abstract"], *r["themes"]]).lower() for r in found]
+    both = ["vector" in text and "quantiz" in text for text in texts]
+    assert True in both and False in both
+    assert both == sorted(both, reverse=True), both  # every AND result before every OR result
+    groups = [r["group"] for r in found]
+    assert groups == sorted(groups, key=["phrase", "all", "some"].index)
+    exact = page.evaluate("digestSearch.lunr('vector quantization').then(r => r.length)")
+    assert len(found) == exact  # the same papers as lunr's OR query, ranked differently
+    assert set(found[0]) >= {"ref", "title", "url", "score"}
+
+
+def test_a_phrase_in_the_title_ranks_highest(page: Any, project: Path) -> None:
+    site = site_with(
+        project,
+        [
+            ("Codebooks for Quantization of Vector Fields", "We study fields. " * 3),
+            ("Vector Quantization Made Simple", "A simple method for discrete codes."),
+            (
+                "Learning Discrete Codes",
+                "Vector quantization, vector quantization and more vector quantization.",
+            ),
+            ("Quantization for Phones", "Low-bit weights for phones."),
+        ],
+    )
+    page.goto(search_url(site))
+    found = [r["title"] for r in query(page, "vector quantization")]
+    assert found[0] == "Vector Quantization Made Simple"
+    assert found[-1] == "Quantization for Phones"  # only one of the words
+    lunr_first = page.evaluate("digestSearch.lunr('vector quantization', {details: 1})")
+    assert lunr_first[0]["title"] != found[0]  # lunr alone ranks the phrase elsewhere
+
+
+def test_snippets_show_the_words_around_the_match(page: Any, project: Path) -> None:
+    filler = "We describe the setting and the data at length. " * 12
+    site = site_with(
+        project,
+        [
+            ("A Long Paper", f"{filler}Then we apply a zeppelin tokenizer to inputs. {filler}"),
+            ("A Short Paper", "Nothing to see here about tokens."),
+        ],
+    )
+    page.goto(search_url(site, "zeppelin"))
+    assert matched(status(page)) == 1
+    snippet = page.locator(f"{RESULT} .snippet").inner_text()
+    assert snippet.startswith("\u2026") and snippet.endswith("\u2026")
+    assert "apply a zeppelin tokenizer" in snippet and len(snippet) < 260
+    assert page.locator(f"{RESULT} .snippet mark").all_inner_texts() == ["zeppelin"]
+
+
 def test_hostile_titles_stay_text(page: Any, project: Path) -> None:
     hostile = "<img src=x onerror=window.pwned=1> Hostile Quokka Paper"
     sneaky = '"><script>window.pwned=2</script> Second Quokka Study'
-    (project / "content" / "raw" / "2024-04-24-hostile.txt").write_text(
-        f"Apr 24, 2024\n\n{hostile}\n\nWe study quokkas under adversarial markup in titles.\n\n"
-        f"{sneaky}\n\nAnother abstract about quokkas, to check escaping in results.\n\n",
-        encoding="utf-8",
+    site = site_with(
+        project,
+        [
+            (hostile, "We study quokkas under adversarial markup in titles."),
+            (sneaky, "Another abstract about quokkas, to check escaping in results."),
+        ],
     )
-    build(Project.find(project))
-    page.goto(search_url(project / "site", "quokka"))
+    page.goto(search_url(site, "quokka"))
     assert matched(status(page)) == 2
     assert sorted(titles(page)) == sorted([sneaky, hostile])
     assert page.locator("#search-results img, #search-results script").count() == 0
+    page.goto((site / "index.html").as_uri())
+    page.fill("#site-search", "quokka")
+    page.locator("#site-search-results li a").first.wait_for()
+    assert page.locator("#site-search-results img, #site-search-results script").count() == 0
+    assert hostile in page.inner_text("#site-search-results")
     assert page.evaluate("window.pwned") is None
     assert page.errors == []
 
 
+def test_rounds_every_entry_as_python_does(page: Any, sample_site: Path) -> None:
+    values = [0.0625, 0.1875, 2.0625, 1.0005, 2.675, 0.0005, 123.4565, 7.0, 0.3125, 9.9995]
+    page.goto(search_url(sample_site))
+    page.wait_for_function("() => window.digestSearch && typeof digestSearch.round3 === 'function'")
+    got = page.evaluate("vs => vs.map(v => digestSearch.round3(v))", values)
+    assert got == [round(v, 3) for v in values]
+
+
 @pytest.fixture
-def sub_path_server(sample_site: Path, tmp_path: Path) -> Iterator[str]:
-    """Serve the sample site at http://127.0.0.1:PORT/sub/path/ from a real HTTP server."""
+def sub_path_server(sample_site: Path, tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """Serve the sample site at http://127.0.0.1:PORT/sub/path/; also return the log of paths."""
     shutil.copytree(sample_site, tmp_path / "sub" / "path")
     (tmp_path / "favicon.ico").write_bytes(b"")  # Chromium asks the server root for one
-    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    requested: list[str] = []
+    handler = functools.partial(_LoggingHandler, requested, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/sub/path/"
+    yield f"http://127.0.0.1:{server.server_address[1]}/sub/path/", requested
     server.shutdown()
     server.server_close()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, requested: list[str], *args: Any, **kwargs: Any):
+        self.requested = requested
+        super().__init__(*args, **kwargs)
+
     def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.requested.append(self.path)
 
 
-def test_works_under_a_sub_path(page: Any, sub_path_server: str) -> None:
+def test_works_under_a_sub_path(page: Any, sub_path_server: tuple[str, list[str]]) -> None:
+    url, _ = sub_path_server
     failed: list[str] = []
     page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
-    page.goto(f"{sub_path_server}search.html?q=quantization")
+    page.goto(f"{url}search.html?q=quantization")
     assert matched(status(page)) == 40
     link = page.locator(f"{RESULT} a.result-link").first
     link.click()
@@ -224,15 +346,31 @@ def test_works_under_a_sub_path(page: Any, sub_path_server: str) -> None:
     assert failed == [] and page.errors == []
 
 
-def test_author_queries_find_papers_by_their_authors(page: Any, tmp_path: Path) -> None:
-    root = tmp_path / "rich"
-    shutil.copytree(Path(__file__).parent / "data" / "rich", root)
-    build(Project.find(root))
-    page.goto(search_url(root / "site", "author:chengyue"))
-    assert matched(status(page)) == 1
-    assert titles(page) == [
-        "Janus-Tiny: Decoupling Visual Encoding for Unified Multimodal Understanding and Generation"
-    ]
-    page.goto(search_url(root / "site", "author:núñez"))
-    assert matched(status(page)) == 1
-    assert page.errors == []
+def test_a_query_loads_only_the_pieces_its_terms_are_in(
+    page: Any, sub_path_server: tuple[str, list[str]]
+) -> None:
+    url, requested = sub_path_server
+    page.goto(f"{url}search.html?q=title:nerv")
+    status(page)
+    pieces = [p.split("/search/", 1)[1] for p in requested if "/assets/search/" in p]
+    kinds = sorted({p.split("/")[0] for p in pieces if "/" in p})
+    assert kinds == ["c", "d", "g", "p", "t"]
+    assert sum(p.startswith("c/") for p in pieces) == 1  # one chunk holds "nerv"
+    assert sum(p.startswith("d/") for p in pieces) == page.locator(RESULT).count()
+    requested.clear()
+    page.evaluate("digestSearch.lunr('nerf~1')")  # fuzzy: reads the vocabularies
+    assert any("/search/v/" in p for p in requested)
+
+
+def test_lunr_results_are_complete_and_ranked(page: Any, sample_site: Path) -> None:
+    page.goto(search_url(sample_site))
+    found = page.evaluate("digestSearch.lunr('quantization')")
+    assert len(found) == 40
+    assert [r["score"] for r in found] == sorted((r["score"] for r in found), reverse=True)
+    first = found[0]
+    assert re.fullmatch(r"papers/[0-9a-f]{12}\.html", first["url"])
+    assert first["ref"] in first["url"] and "quantiz" in first["title"].lower()
+    some = page.evaluate("digestSearch.lunr('quantization', {details: 2})")
+    assert [r["ref"] for r in some[:2]] == [r["ref"] for r in found[:2]]
+    assert "ref" not in some[2] and len(some) == 40
+    json.dumps(found)  # plain data

@@ -1,10 +1,13 @@
-"""The build's one scheduler: render pages and build search shards in two forked workers.
+"""The build's one scheduler: render pages and do the search work in two forked workers.
 
-Both kinds of work share one pool, so the cores stay busy until the end; a worker caches and
-stages the shard it built, so megabytes of index never go back through a pipe. Forking shares
-the loaded library and compiled templates with the workers for free. A process with other
-threads (the preview server) works in-process instead, as forking it is unsafe; so does a
-small build, where forking costs more than it saves.
+Both kinds of work share one pool, so the cores stay busy until the end. The search units go
+first (analyse a half month of papers, write papers' details files); once the last is in,
+the main process assembles the index from their analyses while the workers still render
+pages. A worker caches and stages what it made, so megabytes of index never go back through
+a pipe. Forking shares the loaded library and compiled templates with the workers for free.
+A process with other threads works in-process instead, as forking it is unsafe (the preview
+server builds in a process of its own for that reason); so does a small build, where forking
+costs more than it saves.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from digest.build.writer import SiteWriter, Staged
 from digest.site.plan import PageSpec
 from digest.site.render import Renderer
-from digest.site.search import Shard, build_shard
+from digest.site.search import SearchUnit
 
 PARALLEL_FROM = 2000
 """Work in two processes from this many pages + papers to index (forking costs ~0.1 s)."""
@@ -33,11 +35,11 @@ Task = tuple[str, int]
 
 
 @dataclass(frozen=True)
-class ShardWork:
-    """Search shards to build, each with its key, and the cache they are kept in."""
+class SearchWork:
+    """Search units for the pool, and the keys of the files they write."""
 
-    shards: list[tuple[Shard, str]]
-    cache: Path | None
+    units: list[SearchUnit]
+    keys: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class _Work:
     renderer: Renderer
     writer: SiteWriter
     chunks: list[Pages]
-    search: ShardWork
+    search: SearchWork
 
 
 _FORK_STATE: _Work | None = None
@@ -56,25 +58,28 @@ def run_work(
     renderer: Renderer,
     writer: SiteWriter,
     dirty: Pages,
-    search: ShardWork,
+    search: SearchWork,
     progress: Callable[[int, int], None] | None,
     meanwhile: Iterable[Callable[[], None]] = (),
+    searched: Callable[[], None] | None = None,
 ) -> None:
-    """Render pages and build search shards, staging both; run ``meanwhile`` as they do."""
+    """Render pages and do the search units, staging both; run ``meanwhile`` as they do, and
+    ``searched`` (assembling the index) once every search unit is done."""
     global _FORK_STATE  # noqa: PLW0603 - inherited by the forked workers
     workers = min(os.cpu_count() or 1, 2)
-    papers = sum(len(shard.docs) for shard, _ in search.shards)
+    papers = sum(unit.weight for unit in search.units)
     small = len(dirty) + papers < PARALLEL_FROM
     chunks = [dirty[i : i + CHUNK] for i in range(0, len(dirty), CHUNK)]
-    tasks: list[Task] = [("shard", i) for i in range(len(search.shards))]
+    tasks: list[Task] = [("search", i) for i in range(len(search.units))]
     tasks += [("pages", i) for i in range(len(chunks))]
     _FORK_STATE = _Work(renderer, writer, chunks, search)
+    done = _Searched(len(search.units), searched)
     if progress and dirty:
         progress(0, len(dirty))  # the bar shows at once, not after the first chunk
     try:
         if small or workers < 2 or threading.active_count() > 1:
             run_all(meanwhile)  # first, as in the pool: a failed render keeps them too
-            _collect(map(_work, tasks), writer, len(dirty), progress)
+            _collect(map(_work, tasks), writer, len(dirty), progress, done)
         else:
             renderer.warm()  # compiled once, inherited by both workers
             # Objects that exist now are never freed by a worker: freezing them keeps the
@@ -83,7 +88,7 @@ def run_work(
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 results = pool.imap_unordered(_work, tasks)
                 run_all(meanwhile)  # the main process is idle until results come back
-                _collect(results, writer, len(dirty), progress)
+                _collect(results, writer, len(dirty), progress, done)
     finally:
         _FORK_STATE = None
         gc.unfreeze()
@@ -94,28 +99,51 @@ def run_all(calls: Iterable[Callable[[], None]]) -> None:
         call()
 
 
+class _Searched:
+    """Calls back once the last of ``units`` search results is in (at once if there are none,
+    as results start coming)."""
+
+    def __init__(self, units: int, call: Callable[[], None] | None):
+        self.left = units
+        self.call = call
+
+    def check(self) -> None:
+        if self.left == 0 and self.call is not None:
+            call, self.call = self.call, None
+            call()
+
+    def one(self) -> None:
+        self.left -= 1
+        self.check()
+
+
 def _collect(
     results: Iterable[tuple[str, list[Staged]]],
     writer: SiteWriter,
     total: int,
     progress: Callable[[int, int], None] | None,
+    searched: _Searched,
 ) -> None:
     done = 0
+    searched.check()  # no search units: the index is assembled while the pages render
     for kind, staged in results:
         writer.merge(staged)
-        if kind == "pages":
+        if kind == "search":
+            searched.one()
+        elif kind == "pages":
             done += len(staged)
             if progress:
                 progress(done, total)
+    searched.check()
 
 
 def _work(task: Task) -> tuple[str, list[Staged]]:
-    """Do one task (a chunk of pages, or one search shard) in a worker or in-process."""
+    """Do one task (a chunk of pages, or one search unit) in a worker or in-process."""
     assert _FORK_STATE is not None
     work = _FORK_STATE
     kind, index = task
-    if kind == "shard":
-        shard, key = work.search.shards[index]
-        return kind, [work.writer.stage(shard.path, build_shard(shard, work.search.cache), key)]
+    if kind == "search":
+        made = work.search.units[index].run()
+        return kind, [work.writer.stage(path, data, work.search.keys[path]) for path, data in made]
     render, stage = work.renderer.render, work.writer.stage
     return kind, [stage(spec.path, render(spec.make()), key) for spec, key in work.chunks[index]]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from digest.build.pool import Pages, ShardWork, run_work
+from digest.build.pool import Pages, SearchWork, run_work
 from digest.build.writer import SiteWriter
 from digest.config import Config
 from digest.errors import DigestError
@@ -25,10 +25,11 @@ from digest.ingest.run import DayReport, ingest, retheme
 from digest.pages.cache import StoredDay, load_stored_days
 from digest.pages.library import Library, library_from, warn_unknown_themes
 from digest.project import Project
-from digest.site.keys import Keys, input_stamp, render_salt, salted
+from digest.site.index import index_files
+from digest.site.keys import Keys, input_stamp, render_salt
 from digest.site.plan import plan
 from digest.site.render import Renderer
-from digest.site.search import cached_search_files, plan_search
+from digest.site.search import SearchPlan, plan_search
 from digest.site.templates import template_dirs
 from digest.site.views import Views
 from digest.text import plural
@@ -151,14 +152,28 @@ def write_site(
         if spec.key is None or not writer.keep(spec.path, spec.key):
             dirty.append((spec, spec.key))
     search = plan_search(library, search_cache)
-    shards = [(shard, salted(salt, shard.key())) for shard in search.missing]
-    run_work(renderer, writer, dirty, ShardWork(shards, search_cache), progress, later)
+
+    def index() -> None:  # the pieces, keyed: made only if the last build's differ
+        for file in index_files(search):
+            if not file.key or not writer.keep(file.path, file.key):
+                writer.add(file.path, file.read(), file.key or None)
+
+    work = search_work(search, writer)
+    run_work(renderer, writer, dirty, work, progress, later, index)
     for site_path, source in renderer.static_files():
         writer.add(site_path, source.read_bytes())
-    for file in cached_search_files(library, search, search_cache):
-        key = salted(salt, file.key) if file.key else None
-        if key is None or not writer.keep(file.path, key):
-            writer.add(file.path, file.read(), key)
+
+
+def search_work(search: SearchPlan, writer: SiteWriter) -> SearchWork:
+    """Return the search work for the pool: blocks to analyse, details files to write."""
+    keys: dict[str, str] = {}
+    dirty = []
+    keep = writer.keep
+    for path, key, block, paper in search.details():  # 50,000 of them: kept lean
+        if not keep(path, key):
+            keys[path] = key
+            dirty.append((block, paper))
+    return SearchWork(search.units(dirty), keys)
 
 
 def search_index(

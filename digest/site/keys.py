@@ -17,10 +17,11 @@ fails if a page's bytes change while its key does not.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,15 +111,27 @@ def input_stamp(folders: Iterable[Path], config: Config) -> str:
     return sha1_hex("\n".join(parts).encode("utf-8"))
 
 
-def search_doc_token(record: Record, theme_text: str, page_tokens: Sequence[str]) -> str:
+def search_doc_token(
+    paper_id: str, theme_text: str, dates: Sequence[dt.date], pages: Mapping[dt.date, str]
+) -> str:
     """Name a search document by its paper's pages and theme names, without hashing its text.
 
     Empty when a page has no content hash (a library built in memory): the text is hashed then.
+    Most papers appear on one day, so that case costs one string.
     """
-    return "|".join([record.id, theme_text, *page_tokens]) if all(page_tokens) else ""
+    if len(dates) == 1:
+        page = pages.get(dates[0], "")
+        return f"{paper_id}|{theme_text}|{page}" if page else ""
+    tokens = [pages.get(d, "") for d in dates]
+    return "|".join([paper_id, theme_text, *tokens]) if all(tokens) else ""
 
 
-def shard_key(version: int, name: str, parts: Sequence[str]) -> str:
-    """Hash what a search shard is made of (its documents' tokens or fields)."""
-    data = json.dumps([version, name, list(parts)], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+def search_block_key(version: int, name: str, fields: Sequence[str], parts: Sequence[str]) -> str:
+    """Key a block of the search index (half a month of papers) by what it is made of.
+
+    Every other index file's key derives from block keys (see :mod:`digest.site.search`).
+    """
+    data = json.dumps(
+        [version, name, list(fields), list(parts)], sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()

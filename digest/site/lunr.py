@@ -1,17 +1,23 @@
-"""digest's writer of lunr.js 2.3.9's serialised index format.
+"""lunr's text analysis, and the compact encodings the search pieces are written in.
 
-:func:`lunr_index` writes what lunr.py 0.8 would (the same tokenizer, trimmer, stop words,
-Porter stemmer and BM25 vectors), several times faster; ``tests/test_search.py`` checks it is
-identical to lunr.py's on the sample. Indexed fields and their boosts are :data:`FIELDS`.
+The browser runs unmodified lunr.js 2.3.9 over an index it assembles from pieces (see
+``templates/static/search.js``). For its scores to equal those of one lunr index built by
+lunr.py 0.8 over every paper, the pieces carry what lunr's BM25 entries are computed from:
+each term's postings (document, term frequency), each document's field lengths. The browser
+computes every entry with lunr's own float operations, so no stored number depends on how many
+papers the site has, and a new day leaves old pieces alone.
+
+The terms are lunr.py's: its tokenizer (split on whitespace and hyphens), trimmer, English
+stop word filter and Porter stemmer; ``tests/test_search.py`` holds them to lunr.py's index.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+import marshal
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -20,23 +26,24 @@ from lunr.stemmer import porter_stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
-FIELDS: tuple[tuple[str, int], ...] = (
-    ("title", 10),
-    ("abstract", 1),
-    ("themes", 1),
-    ("author", 1),
-)
-"""Indexed fields and their boosts: a title hit outweighs many abstract hits. ``author`` holds
-every author's name, so ``author:lovelace`` finds a paper by one of them."""
+LUNR_VERSION: str = __TARGET_JS_VERSION__
 K1 = 1.2
 B = 0.75
 SEPARATOR = re.compile(r"[ \t\n\r\f\v\xa0\-]+")
 TRIM = re.compile(r"^\W*?([^\W]+)\W*?$")
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+"""VLQ digits, as in source maps: 5 bits of value each, and a bit saying another follows."""
+_DIGIT = {c: i for i, c in enumerate(ALPHABET)}
+SMALL = 4096
+
+Posting = tuple[int, int, int, tuple[int, ...]]
+"""(document number, term frequency, the field's length in that document, token positions
+when the field keeps them, else ())."""
 
 
-@lru_cache(maxsize=200_000)
-def _term(word: str) -> str:
-    """Run lunr's index pipeline (trimmer, stop word filter, stemmer) on one token."""
+@lru_cache(maxsize=400_000)
+def term(word: str) -> str:
+    """Run lunr.py's index pipeline (trimmer, stop word filter, stemmer) on one token."""
     match = TRIM.match(word)
     trimmed = match.group(1) if match else word
     if not trimmed or stop_word_filter(Token(trimmed)) is None:
@@ -44,88 +51,264 @@ def _term(word: str) -> str:
     return str(porter_stemmer.stem(trimmed))
 
 
+def analyze(text: str) -> list[tuple[str, int]]:
+    """Return a field's index terms with their token positions, as lunr.py's pipeline has them.
+
+    Positions count every token of the field, stop words included, so "quantization of
+    vectors" puts its two terms two apart: the search page matches phrases by these.
+    """
+    tokens = [t for t in SEPARATOR.split(text.lower()) if t]
+    found = ((term(token), i) for i, token in enumerate(tokens))
+    return [(t, i) for t, i in found if t]
+
+
 def terms(text: str) -> list[str]:
     """Return the index terms of a field, exactly as lunr.py's tokenizer and pipeline would."""
-    return list(filter(None, map(_term, SEPARATOR.split(text.lower()))))
+    return [t for t, _ in analyze(text)]
 
 
-@dataclass
-class _FieldCounts:
-    """One field of one document: its term frequencies (first-occurrence order) and length."""
-
-    doc_ref: str
-    counts: Counter[str]
-    length: int
+def utf16_key(text: str) -> bytes:
+    """Order terms as JavaScript compares strings (by UTF-16 code units), so both agree."""
+    return text.encode("utf-16-be")
 
 
-def lunr_index(docs: Iterable[dict[str, str]], ref: str = "id") -> dict[str, Any]:
-    """Build a lunr index of ``docs`` over FIELDS and return its serialised form.
+def _vlq(value: int) -> str:
+    digits = []
+    while True:
+        digit = value & 31
+        value >>= 5
+        if value:
+            digits.append(ALPHABET[digit | 32])
+        else:
+            digits.append(ALPHABET[digit])
+            return "".join(digits)
 
-    lunr numbers terms in the order it first meets them (document by document, field by
-    field); the numbers order each field vector, so they are kept here in the same way.
+
+VLQ_SMALL = [_vlq(v) for v in range(SMALL)]
+"""The digits of every value below SMALL, looked up rather than computed."""
+
+
+def vlq(value: int) -> str:
+    """Encode a non-negative integer in as few VLQ digits as it needs (1 below 32)."""
+    return VLQ_SMALL[value] if value < SMALL else _vlq(value)
+
+
+def vlqs(values: Iterable[int]) -> str:
+    """Encode a sequence of non-negative integers."""
+    small = VLQ_SMALL
+    return "".join(small[v] if v < SMALL else _vlq(v) for v in values)
+
+
+def unvlqs(text: str) -> list[int]:
+    """Decode what :func:`vlqs` wrote."""
+    values: list[int] = []
+    value = shift = 0
+    for char in text:
+        digit = _DIGIT[char]
+        value += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
+        else:
+            values.append(value)
+            value = shift = 0
+    return values
+
+
+def encode_postings(postings: Sequence[Posting], positional: bool, previous: int = -1) -> str:
+    """Encode one field's postings of one term, in document order.
+
+    Each posting is ``2 * gap + (tf > 1)`` (gap: documents skipped since the last one), then
+    ``tf - 2`` if tf > 1, the field's length, and for positional fields the tf token positions,
+    each as the gap from the one before. A posting takes 2 to 4 digits.
     """
-    fields = [name for name, _ in FIELDS]
-    position: dict[str, int] = {}
-    postings: dict[str, defaultdict[str, dict[str, Any]]] = {f: defaultdict(dict) for f in fields}
-    counted: dict[str, list[_FieldCounts]] = {f: [] for f in fields}
-    seen: dict[str, Any] = {}  # a posting's per-document metadata: always empty, so shared
-    for doc in docs:
-        doc_ref = str(doc[ref])
-        for field in fields:
-            found = terms(doc.get(field) or "")
-            counts = Counter(found)  # keeps first-occurrence order
-            field_postings = postings[field]
-            for term in counts:
-                position.setdefault(term, len(position))
-                field_postings[term][doc_ref] = seen
-            counted[field].append(_FieldCounts(doc_ref, counts, len(found)))
-    inverted = [
-        [term, {"_index": position[term]} | {f: postings[f].get(term, {}) for f in fields}]
-        for term in sorted(position)
+    small = VLQ_SMALL
+    out: list[str] = []
+    for doc, tf, length, positions in postings:
+        head = 2 * (doc - previous - 1) + (tf > 1)
+        out.append(small[head] if head < SMALL else _vlq(head))
+        if tf > 1:
+            out.append(small[tf - 2] if tf - 2 < SMALL else _vlq(tf - 2))
+        out.append(small[length] if length < SMALL else _vlq(length))
+        if positional:
+            last = -1
+            for position in positions:
+                gap = position - last - 1
+                out.append(small[gap] if gap < SMALL else _vlq(gap))
+                last = position
+        previous = doc
+    return "".join(out)
+
+
+def decode_postings(text: str, positional: bool, previous: int = -1) -> list[Posting]:
+    """Decode what :func:`encode_postings` wrote."""
+    values = unvlqs(text)
+    postings: list[Posting] = []
+    i = 0
+    while i < len(values):
+        head = values[i]
+        doc = previous + 1 + (head >> 1)
+        i += 1
+        tf = 1
+        if head & 1:
+            tf = values[i] + 2
+            i += 1
+        length = values[i]
+        i += 1
+        positions: tuple[int, ...] = ()
+        if positional:
+            found = []
+            last = -1
+            for gap in values[i : i + tf]:
+                last += gap + 1
+                found.append(last)
+            positions = tuple(found)
+            i += tf
+        postings.append((doc, tf, length, positions))
+        previous = doc
+    return postings
+
+
+# --- analysis of a block of papers ----------------------------------------------------------
+
+Segment = tuple[int, int, int, int, str]
+"""One field's postings of a term in a block: (count, first doc, last doc, first flag, rest).
+
+``rest`` is the encoding after the first posting's gap; joining blocks re-encodes only that gap.
+"""
+Run = tuple[Any, ...]
+"""A term in a block: (first doc, rank in that doc, volume, last doc, then a Segment or None
+for each field)."""
+RUN_SEGMENTS = 4
+"""Where a run's segments start."""
+Analysis = dict[str, Any]
+"""A block's analysis: ``{"docs": n, "lengths": total terms per field, "papers": a hash of
+each paper's text, "runs": {term: Run}, "digest": a hash of all that}``. Plain data (marshal)."""
+
+
+def analyze_block(texts: Sequence[Sequence[str]], positional: Sequence[bool]) -> Analysis:
+    """Tokenise papers (their fields' texts, in lunr's order) into per-term postings.
+
+    Papers are numbered from 0 within the block. A term's rank is its place among its first
+    paper's terms in order of first occurrence (first field first): with that paper's number
+    it orders terms as lunr numbers them. Postings are encoded as they are found: this is the
+    hot loop of a cold build, about 110 postings a paper.
+    """
+    states: dict[str, list[Any]] = {}
+    first: dict[str, tuple[int, int]] = {}
+    width = len(positional)
+    totals = [0] * width
+    for local, fields in enumerate(texts):
+        rank: dict[str, int] = {}
+        for f, text in enumerate(fields):
+            counts, positions = _field_terms(text, positional[f])
+            length = sum(counts.values())
+            totals[f] += length
+            for found, tf in counts.items():
+                if found not in rank:
+                    rank[found] = len(rank)
+                state = states.get(found)
+                if state is None:
+                    state = states[found] = [None] * width
+                    first[found] = (local, rank[found])
+                _add_posting(state, f, local, tf, length, positions.get(found, ()))
+    runs = {t: _run(first[t], state) for t, state in states.items()}
+    papers = [_sha16("\0".join(fields)) for fields in texts]
+    analysis: Analysis = {"docs": len(texts), "lengths": totals, "papers": papers, "runs": runs}
+    analysis["digest"] = hashlib.sha1(marshal.dumps(analysis)).hexdigest()
+    return analysis
+
+
+def _sha16(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _field_terms(text: str, positional: bool) -> tuple[Counter[str], dict[str, list[int]]]:
+    """Return a field's term frequencies (first-occurrence order) and, if kept, positions."""
+    if not positional:
+        return Counter(filter(None, map(term, SEPARATOR.split(text.lower())))), {}
+    where: dict[str, list[int]] = {}
+    for found, position in analyze(text):
+        where.setdefault(found, []).append(position)
+    return Counter({t: len(p) for t, p in where.items()}), where
+
+
+def _add_posting(
+    state: list[Any], f: int, doc: int, tf: int, length: int, positions: Sequence[int]
+) -> None:
+    """Append one posting to a term's field state [count, first, last, flag, parts]."""
+    small = VLQ_SMALL  # vlq() inlined: half a million postings per 5,000 papers
+    tail = small[length] if length < SMALL else vlq(length)
+    if tf > 1:
+        tail = (small[tf - 2] if tf < SMALL else vlq(tf - 2)) + tail
+    if positions:
+        tail += _gap_digits(positions)
+    entry = state[f]
+    if entry is None:
+        state[f] = [1, doc, doc, int(tf > 1), [tail]]
+        return
+    head = 2 * (doc - entry[2] - 1) + (tf > 1)
+    entry[4].append((small[head] if head < SMALL else vlq(head)) + tail)
+    entry[0] += 1
+    entry[2] = doc
+
+
+def _gap_digits(positions: Sequence[int]) -> str:
+    last = -1
+    gaps = []
+    for position in positions:
+        gaps.append(position - last - 1)
+        last = position
+    return vlqs(gaps)
+
+
+def _run(first: tuple[int, int], state: list[Any]) -> Run:
+    segments = [
+        None if entry is None else (entry[0], entry[1], entry[2], entry[3], "".join(entry[4]))
+        for entry in state
     ]
-    return {
-        "fieldVectors": _field_vectors(counted, postings, position),
-        "fields": fields,
-        "invertedIndex": inverted,
-        "pipeline": ["stemmer"],
-        "version": __TARGET_JS_VERSION__,
-    }
+    volume = sum(entry[0] for entry in state if entry is not None)
+    last = max(entry[2] for entry in state if entry is not None)
+    return (first[0], first[1], volume, last, *segments)
 
 
-def _field_vectors(
-    counted: dict[str, list[_FieldCounts]],
-    postings: dict[str, defaultdict[str, dict[str, Any]]],
-    position: dict[str, int],
-) -> list[list[Any]]:
-    """Return lunr's BM25 field vectors, with lunr's arithmetic order and rounding."""
-    documents = len(next(iter(counted.values()), []))
-    idf = {term: _idf(term, postings, documents) for term in position}
-    where = position.__getitem__
-    by_field: list[list[list[Any]]] = []
-    for field, boost in FIELDS:
-        rows = counted[field]
-        average = sum(row.length for row in rows) / len(rows) if rows else 0.0
-        vectors: list[list[Any]] = []
-        for row in rows:
-            counts = row.counts
-            # The same operations in the same order as lunr, so every float rounds the same
-            # way; the length norm is only computed once per field instead of once per term.
-            norm = K1 * (1 - B + B * (row.length / average)) if counts else 0.0
-            order = sorted(counts, key=where)
-            flat: list[Any] = [None] * (2 * len(order))
-            flat[0::2] = map(where, order)
-            flat[1::2] = [
-                round(idf[t] * ((K1 + 1) * counts[t]) / (norm + counts[t]) * boost, 3)
-                for t in order
-            ]
-            vectors.append([f"{field}/{row.doc_ref}", flat])
-        by_field.append(vectors)
-    # lunr lists vectors document by document, each document's fields in FIELDS order.
-    return [vector for group in zip(*by_field, strict=True) for vector in group]
+def segment(postings: Sequence[Posting], positional: bool) -> Segment:
+    """Encode postings (numbered within their block) as a Segment."""
+    text = encode_postings(postings, positional)
+    head = 2 * postings[0][0] + (postings[0][1] > 1)
+    return (len(postings), postings[0][0], postings[-1][0], head & 1, text[len(vlq(head)) :])
 
 
-def _idf(term: str, postings: dict[str, defaultdict[str, dict[str, Any]]], documents: int) -> float:
-    """Return lunr's inverse document frequency (a paper counts once per field it is in)."""
-    with_term = sum(len(field_postings.get(term, ())) for field_postings in postings.values())
-    x = (documents - with_term + 0.5) / (with_term + 0.5)
-    return math.log(1 + abs(x))
+def decode_segment(seg: Segment, positional: bool) -> list[Posting]:
+    _, first, _, flag, rest = seg
+    return decode_postings(vlq(2 * first + flag) + rest, positional)
+
+
+def split_run(run: Run, local: int, positional: Sequence[bool]) -> tuple[Run, Run]:
+    """Split a run into the postings of papers before ``local`` and from it on (decoding)."""
+    early: list[Segment | None] = []
+    late: list[Segment | None] = []
+    for f, seg in enumerate(run[RUN_SEGMENTS:]):
+        postings = decode_segment(seg, positional[f]) if seg is not None else []
+        head = [p for p in postings if p[0] < local]
+        rest = [p for p in postings if p[0] >= local]
+        early.append(segment(head, positional[f]) if head else None)
+        late.append(segment(rest, positional[f]) if rest else None)
+    volume = sum(s[0] for s in early if s is not None)
+    last = max(s[2] for s in early if s is not None)
+    first = min(s[1] for s in late if s is not None)
+    return (run[0], run[1], volume, last, *early), (first, run[1], run[2] - volume, run[3], *late)
+
+
+def join_segments(segments: Iterable[tuple[int, Segment | None]]) -> str:
+    """Join one field's segments from several blocks, each given with the number of its
+    block's first paper, into one encoding: only each block's first gap is encoded again."""
+    out: list[str] = []
+    previous = -1
+    for start, seg in segments:
+        if seg is None:
+            continue
+        _, first, last, flag, rest = seg
+        out.append(vlq(2 * (start + first - previous - 1) + flag))
+        out.append(rest)
+        previous = start + last
+    return "".join(out)

@@ -1,46 +1,104 @@
-"""Client-side search: lunr index shards and their document stores, written with the site.
+"""Client-side search: one lunr index over every paper, written as small pieces.
 
-One shard per half month (by when a paper was first seen: days 1-15 and 16-31), newest first, so
-the search page shows results after loading one small shard (about 750 papers at 50 a day) and
-fetches older ones only while someone searches.
-Each shard is a script (``assets/search/shard-YYYY-MM-H.js``) that hands its index and documents to
-``digestSearch.shard(JSON.parse("..."))``: loading scripts, never fetch, keeps ``file://`` working.
-``assets/search/manifest.js`` lists the shards and the themes.
+The browser answers a query with unmodified lunr.js 2.3.9, over an index it assembles from the
+pieces the query needs; results and scores are those of one lunr index built by lunr.py over
+every paper (``tests/test_search_equality.py`` compares them). The pieces:
 
-The index is lunr.js 2.3.9's serialised format, written by :mod:`digest.site.lunr`, over title,
-abstract, themes and authors (the ``author`` field: ``author:name`` searches names only). A
-shard is a pure function of its documents, so it is cached by their hash; the build's worker pool
-(:mod:`digest.build.pool`) builds the missing ones, here and in the benchmark alike.
+- ``c/*.js``, chunks: the postings of a range of terms, at most ``chunk_postings``, ranges cut at
+  terms chosen by their hash (content-defined: a new term or more postings change only the
+  range they fall in). A term with more postings gets pieces of its own, cut at block
+  boundaries where its postings pass each multiple of the chunk size. A posting is a paper
+  number, the term frequency, the field's length in that paper and, for the title, token
+  positions: what lunr's BM25 entry is made of. No stored number depends on the paper count.
+- ``t/*.js``, tails: a chunk holds postings of papers first seen before its checkpoint, a day
+  that moves every ``fold_days`` days at a phase given by the chunk's hash; later postings are
+  in the tails, which a new day rewrites. A day folds about one chunk in ``fold_days``.
+- ``g/*.js``, directories: which chunk files hold a range of terms (the manifest lists groups of
+  chunks, so it stays small); ``v/*.js``, vocabularies: the terms of a group, read by fuzzy and
+  leading-wildcard queries only.
+- ``p/*.js``, position pieces: theme memberships of a range of papers (for the filter counts).
+- ``d/DAY-RANK.js``: one paper's details (title, abstract for snippet windows, themes, authors).
+- ``manifest.js``: fields and boosts, paper count and average field lengths (lunr's global
+  statistics), the days papers were first seen on (which name the details files), block
+  versions, and the tables of groups, tails and position pieces.
+
+Papers are numbered oldest first (by first appearance, then id), the order lunr's index adds
+them in; a new day only appends. Every file but the details is named by its content hash.
+Pieces are scripts (``digestSearch.piece(...)``), never fetched, so ``file://`` works.
+
+For the build: :func:`plan_search` returns a :class:`SearchPlan`, whose units
+(analyse a half-month block of papers, write details files: pure functions of those papers,
+keyed by them) run in the build's pool; then :func:`index_files` returns every other file with
+its key (what it is made of), assembled from the analyses in the main process, on demand.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
+import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+import marshal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from digest import urls
 from digest.fsutil import write_atomic
 from digest.model import OTHER
-from digest.pages.library import Library, Record
-from digest.site import keys
-from digest.site.lunr import lunr_index
-from digest.text import shorten
+from digest.pages.library import Library
+from digest.site.keys import search_block_key, search_doc_token
+from digest.site.lunr import (
+    Analysis,
+    analyze_block,
+)
+from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3
-"""Bump when the shard format changes, so cached shards of an older format are not reused."""
-SNIPPET_CHARS = 160
+FORMAT = 4
+"""Bump when a piece's format changes, so cached analyses of an older format are not reused."""
+
+
+@dataclass(frozen=True)
+class IndexField:
+    """One lunr field: its name in queries (``title:word``), boost, and the text it indexes."""
+
+    name: str
+    boost: int
+    attr: str
+    """The :class:`SearchDoc` attribute holding its text."""
+    positional: bool = False
+    """Keep token positions (the search page ranks a phrase in the title first)."""
+
+
+FIELDS: tuple[IndexField, ...] = (
+    IndexField("title", 10, "title", positional=True),
+    IndexField("abstract", 1, "abstract"),
+    IndexField("themes", 1, "theme_text"),
+    IndexField("author", 1, "authors"),
+)
+"""Indexed fields, in lunr's order; a title hit outweighs many abstract hits."""
+POSITIONAL = [f.positional for f in FIELDS]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the index is cut into pieces (tests shrink these to get many pieces from few papers)."""
+
+    chunk_postings: int = 12_000
+    """Largest base chunk, in postings; a term with more gets pieces of its own."""
+    fold_days: int = 32
+    """A chunk takes in its tail postings every this many days."""
+    tail_postings: int = 4_000
+    """Postings per tail piece."""
+    group_every: int = 48
+    """About this many chunks per directory (and vocabulary) group."""
+    position_docs: int = 16_384
+    """Papers per position piece."""
+
+
+LAYOUT = Layout()
 
 
 @dataclass(frozen=True)
@@ -53,39 +111,19 @@ class SearchDoc:
     date: str
     themes: tuple[str, ...]
     theme_text: str
-    token: str = dataclasses.field(default="", compare=False)
-    authors: tuple[str, ...] = ()
+    authors: str = ""
+    token: str = field(default="", compare=False)
     """What the document is made of: the paper's digest pages by content, and theme names."""
 
-    def stored(self) -> dict[str, Any]:
-        """Return the compact record the results list shows (no full abstract)."""
-        return {
-            "d": self.date,
-            "h": list(self.themes),
-            "p": urls.paper_path(self.id),
-            "s": snippet(self.abstract),
-            "t": self.title,
-        }
+    def text(self, index_field: IndexField) -> str:
+        value: str = getattr(self, index_field.attr)
+        return value
 
-
-@dataclass(frozen=True)
-class Shard:
-    """The papers first seen in one half of a month."""
-
-    name: str
-    docs: tuple[SearchDoc, ...]
-    _key: str = dataclasses.field(default="", compare=False, repr=False)
-
-    @property
-    def path(self) -> str:
-        return urls.shard_path(self.name)
-
-    def key(self) -> str:
-        """Hash what the shard is made of: same documents, same bytes (see digest.site.keys)."""
-        if not self._key:
-            parts = [d.token or dumps(doc_fields(d)) for d in self.docs]
-            object.__setattr__(self, "_key", keys.shard_key(FORMAT, self.name, parts))
-        return self._key
+    def fingerprint(self) -> str:
+        """Name what the paper's search data is made of, cheaply when its pages have hashes."""
+        if self.token:
+            return self.token
+        return dumps([self.id, self.date, self.themes, [self.text(f) for f in FIELDS]])
 
 
 def dumps(data: Any) -> str:
@@ -93,165 +131,220 @@ def dumps(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """Return the start of an abstract, cut at a word boundary."""
-    return shorten(" ".join(text.split()), limit)
+def sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+# --- documents and blocks --------------------------------------------------------------------
 
 
 def search_docs(library: Library) -> list[SearchDoc]:
-    """Return every paper as a search document, newest first (by first appearance)."""
+    """Return every paper as a search document, oldest first: the order lunr numbers them in.
+
+    A paper is made from its digest pages alone; their content hashes name it without hashing
+    its text again (without them, in a library built in memory, its text is hashed). This runs
+    for all 50,000 papers on every build, so it keeps to dictionary lookups.
+    """
     names = library.theme_names
-    records = sorted(library.records.values(), key=lambda r: (r.first_seen, r.id), reverse=True)
+    records = sorted(library.records.values(), key=lambda r: (r.dates[0], r.id))
     pages = {day.date: day.token for day in library.days}
+    dates = {day.date: day.date.isoformat() for day in library.days}
     texts: dict[tuple[str, ...], str] = {}  # a few combinations of themes for 50,000 papers
-    return [_search_doc(r, names, pages, texts) for r in records]
+    docs = []
+    for record in records:
+        theme_text = texts.get(record.themes)
+        if theme_text is None:
+            slugs = record.themes or (OTHER,)
+            theme_text = texts[record.themes] = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
+        token = search_doc_token(record.id, theme_text, record.dates, pages)
+        authors = " ".join(record.meta.authors or ())
+        first = record.dates[0]
+        date = dates.get(first) or first.isoformat()
+        docs.append(
+            SearchDoc(
+                record.id,
+                record.title,
+                record.abstract,
+                date,
+                record.themes,
+                theme_text,
+                authors,
+                token,
+            )  # fmt: skip
+        )
+    return docs
 
 
-def _search_doc(
-    record: Record,
-    names: dict[str, str],
-    pages: dict[dt.date, str],
-    texts: dict[tuple[str, ...], str],
-) -> SearchDoc:
-    theme_text = texts.get(record.themes)
-    if theme_text is None:
-        slugs = record.themes or (OTHER,)
-        theme_text = texts[record.themes] = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
-    token = keys.search_doc_token(record, theme_text, [pages.get(d, "") for d in record.dates])
-    return SearchDoc(
-        record.id,
-        record.title,
-        record.abstract,
-        record.first_seen.isoformat(),
-        record.themes,
-        theme_text,
-        token,
-        record.meta.authors or (),
-    )
-
-
-def shard_name(date: str) -> str:
-    """Return the shard of an ISO date: ``2025-06-1`` for 1-15 June, ``2025-06-2`` after."""
+def block_name(date: str) -> str:
+    """Return the block of an ISO date: ``2025-06-1`` for 1-15 June, ``2025-06-2`` after."""
     return f"{date[:7]}-{1 if int(date[8:10]) <= 15 else 2}"
 
 
-def shards(docs: Sequence[SearchDoc]) -> list[Shard]:
-    """Group documents (newest first) into one shard per half month, newest first."""
-    grouped = groupby(docs, key=lambda d: shard_name(d.date))
-    return [Shard(name, tuple(group)) for name, group in grouped]
-
-
 @dataclass(frozen=True)
-class SearchPlan:
-    """The shards of an index, and which of them are not in the cache yet."""
+class Block:
+    """The papers first seen in one half of a month: the unit of analysis and of caching."""
 
-    parts: list[Shard]
-    missing: list[Shard]
+    name: str
+    start: int
+    """Number of the block's first paper."""
+    docs: tuple[SearchDoc, ...]
+    key: str
+
+    @property
+    def cache_name(self) -> str:
+        return f"{self.name}-{self.key[:20]}.marshal"
+
+
+def blocks(docs: Sequence[SearchDoc]) -> list[Block]:
+    """Group documents (oldest first) into half-month blocks, keyed by what they hold."""
+    found: list[Block] = []
+    start = 0
+    for name, group in groupby(docs, key=lambda d: block_name(d.date)):
+        members = tuple(group)
+        parts = [d.fingerprint() for d in members]
+        key = search_block_key(FORMAT, name, [f.name for f in FIELDS], parts)
+        found.append(Block(name, start, members, key))
+        start += len(members)
+    return found
+
+
+# --- analyses of blocks, cached ------------------------------------------------------------
+
+
+def analyze(docs: Sequence[SearchDoc]) -> Analysis:
+    """Analyse a block's papers (see :func:`digest.site.lunr.analyze_block`)."""
+    return analyze_block([[d.text(f) for f in FIELDS] for d in docs], POSITIONAL)
+
+
+def load_analysis(block: Block, cache_dir: Path | None) -> Analysis:
+    """Return a block's analysis from the cache, or make it (and cache it)."""
+    path = None if cache_dir is None else cache_dir / block.cache_name
+    if path is not None:
+        try:
+            cached: Analysis = marshal.loads(path.read_bytes())
+            return cached
+        except (OSError, ValueError, EOFError):
+            pass
+    analysis = analyze(block.docs)
+    if path is not None:
+        _store(path, block.name, marshal.dumps(analysis))
+    return analysis
+
+
+def _store(path: Path, name: str, data: bytes) -> None:
+    """Write a cache entry atomically and drop older entries of the same block.
+
+    Older entries include the temporary file of a worker stopped mid-write (the pool ends the
+    other worker when a task fails), so none is left behind for long.
+    """
+    for old in [*path.parent.glob(f"{name}-*.marshal"), *path.parent.glob(f".{name}-*.tmp")]:
+        old.unlink(missing_ok=True)
+    write_atomic(path, data, durable=False)
+
+
+# --- the plan the build runs ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SearchFile:
-    """A search file to write: its key (what it is made of) and how to get its bytes.
-
-    Shards come from the cache only when the site does not already hold the same shard, so
-    an unchanged archive costs no reading or hashing of its tens of megabytes.
-    """
+    """A search file to write: its key (what it is made of) and how to get its bytes."""
 
     path: str
     key: str
     read: Callable[[], bytes]
 
 
-def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
-    """Split the index into shards and find which are not cached (the build makes those)."""
-    parts = shards(search_docs(library))
-    missing = [s for s in parts if not (path := _cache_path(cache_dir, s)) or not path.is_file()]
-    return SearchPlan(parts, missing)
+@dataclass(frozen=True)
+class SearchUnit:
+    """Work for the build's pool: analyse a block (cached), and write some details files.
 
-
-def build_shard(shard: Shard, cache_dir: Path | None) -> bytes:
-    """Build a shard's script and keep it in the cache (in the worker that built it)."""
-    data = shard_script(shard)
-    path = _cache_path(cache_dir, shard)
-    if path is not None:
-        _store(path, shard.name, data)
-    return data
-
-
-def cached_search_files(
-    library: Library, plan: SearchPlan, cache_dir: Path | None
-) -> list[SearchFile]:
-    """Return the search files besides the shards just built: cached shards, the manifest."""
-    missing = {shard.name for shard in plan.missing}
-    files = [
-        SearchFile(shard.path, shard.key(), partial(_cached_bytes, shard, cache_dir))
-        for shard in plan.parts
-        if shard.name not in missing
-    ]
-    manifest = manifest_script(library, plan.parts)
-    files.append(SearchFile(urls.SEARCH_MANIFEST, "", lambda: manifest))
-    return files
-
-
-def _cached_bytes(shard: Shard, cache_dir: Path | None) -> bytes:
-    path = _cache_path(cache_dir, shard)
-    try:
-        return path.read_bytes() if path is not None else build_shard(shard, cache_dir)
-    except FileNotFoundError:  # removed since the plan was made
-        return build_shard(shard, cache_dir)
-
-
-def manifest_script(library: Library, parts: Sequence[Shard]) -> bytes:
-    """Return the script that lists the shards (newest first) and the themes for filters."""
-    slugs = [*library.theme_slugs(), OTHER]
-    themes = [{"name": library.theme_name(s), "slug": s} for s in slugs]
-    listed = [
-        {
-            "file": f"shard-{s.name}.js",
-            "name": s.name,
-            "papers": len(s.docs),
-            "v": s.key()[:10],
-        }
-        for s in parts
-    ]
-    data = {"papers": sum(len(s.docs) for s in parts), "shards": listed, "themes": themes}
-    return f"digestSearch.manifest({dumps(data)});\n".encode()
-
-
-def _cache_path(cache_dir: Path | None, shard: Shard) -> Path | None:
-    return None if cache_dir is None else cache_dir / f"{shard.name}-{shard.key()[:20]}.js"
-
-
-def _store(path: Path, name: str, data: bytes) -> None:
-    """Write a cache entry atomically and drop older entries of the same shard.
-
-    Older entries include the temporary file of a worker stopped mid-write (the pool ends the
-    other worker when a task fails), so none is left behind for long.
+    A pure function of its block's papers; ``run`` returns the files to stage.
     """
-    for old in [*path.parent.glob(f"{name}-*.js"), *path.parent.glob(f".{name}-*.tmp")]:
-        old.unlink(missing_ok=True)
-    write_atomic(path, data, durable=False)
+
+    block: Block
+    analyse: bool
+    details: tuple[int, ...]
+    """Numbers (within the block) of the papers whose details files must be written."""
+    cache_dir: Path | None
+
+    @property
+    def key(self) -> str:
+        """What the unit is made of: its block's papers (details files have keys of their own)."""
+        return self.block.key
+
+    def run(self) -> list[tuple[str, bytes]]:
+        """Analyse the block if the cache lacks it; return the details files to stage."""
+        if self.analyse:
+            load_analysis(self.block, self.cache_dir)
+        days = _day_ranks(self.block.docs)
+        return [details_file(self.block.docs[i], days[i]) for i in self.details]
+
+    @property
+    def weight(self) -> int:
+        """Roughly how much work this is, in papers analysed (details files are cheap)."""
+        return (len(self.block.docs) if self.analyse else 0) + len(self.details) // 8
 
 
-def shard_script(shard: Shard) -> bytes:
-    """Return a shard's script: its lunr index and document store, handed to the page."""
-    index = lunr_index([doc_fields(d) for d in shard.docs])
-    store = {d.id: d.stored() for d in shard.docs}
-    data = {"docs": store, "index": index, "name": shard.name}
-    # orjson writes what dumps() would with ensure_ascii=False, three times faster on shards of
-    # megabytes; json.dumps then makes it a JS string literal, ASCII again. A JSON string handed
-    # to JSON.parse loads much faster than the same object as JS source.
-    inner = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
-    return f"digestSearch.shard(JSON.parse({json.dumps(inner)}));\n".encode()
+@dataclass(frozen=True)
+class SearchPlan:
+    """The papers in lunr's order, their blocks, and every details file with its key."""
+
+    docs: tuple[SearchDoc, ...]
+    blocks: tuple[Block, ...]
+    themes: tuple[tuple[str, str], ...]
+    """(slug, name) of every theme the filters offer, "Other" last."""
+    cache_dir: Path | None
+
+    def details(self) -> Iterator[tuple[str, str, int, int]]:
+        """Yield (path, key, block, paper within block) of every paper's details file.
+
+        The key is the block's and the paper's place in it: a changed block writes its details
+        again (bytes that did not change are not staged), and 50,000 keys cost no hashing.
+        """
+        for b, block in enumerate(self.blocks):
+            ranks = _day_ranks(block.docs)
+            prefix = f"{SEARCH_DIR}/d/"
+            for i, doc in enumerate(block.docs):
+                yield f"{prefix}{doc.date}-{ranks[i]}.js", f"{block.key[:24]}.{i}", b, i
+
+    def units(self, dirty_details: Iterable[tuple[int, int]]) -> list[SearchUnit]:
+        """Return the pool's work: blocks not analysed yet, and the details files to write."""
+        wanted: dict[int, list[int]] = {}
+        for b, i in dirty_details:
+            wanted.setdefault(b, []).append(i)
+        units = []
+        for b, block in enumerate(self.blocks):
+            analyse = not self._cached(block)
+            if analyse or b in wanted:
+                units.append(SearchUnit(block, analyse, tuple(wanted.get(b, ())), self.cache_dir))
+        return units
+
+    def _cached(self, block: Block) -> bool:
+        return self.cache_dir is not None and (self.cache_dir / block.cache_name).is_file()
 
 
-def doc_fields(doc: SearchDoc) -> dict[str, str]:
-    return {
-        "abstract": doc.abstract,
-        "author": ", ".join(doc.authors),
-        "date": doc.date,
-        "id": doc.id,
-        "theme_slugs": " ".join(doc.themes),
-        "themes": doc.theme_text,
-        "title": doc.title,
-    }
+def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
+    """Number the papers, cut them into blocks and find the themes: what the index is made of."""
+    docs = search_docs(library)
+    themes = tuple((s, library.theme_name(s)) for s in (*library.theme_slugs(), OTHER))
+    return SearchPlan(tuple(docs), tuple(blocks(docs)), themes, cache_dir)
+
+
+def _day_ranks(docs: Sequence[SearchDoc]) -> list[int]:
+    """Return each paper's rank among the papers first seen on its day (they are in order)."""
+    ranks: list[int] = []
+    for _, group in groupby(docs, key=lambda d: d.date):
+        ranks += range(len(list(group)))
+    return ranks
+
+
+def details_file(doc: SearchDoc, rank: int) -> tuple[str, bytes]:
+    """Return a paper's details script: what a result shows and its snippet is cut from."""
+    name = f"d/{doc.date}-{rank}"
+    data = [doc.id, doc.title, doc.abstract, list(doc.themes), doc.authors]
+    return f"{SEARCH_DIR}/{name}.js", _script("doc", name, data)
+
+
+def _script(kind: str, name: str, data: Any) -> bytes:
+    """Return a piece's script; JSON with non-ASCII escaped is JavaScript any page can load."""
+    return f"digestSearch.{kind}({json.dumps(name)},{dumps(data)});\n".encode()

@@ -1,0 +1,396 @@
+"""Assembling the search index's pieces from the analyses of its blocks (see digest.site.search).
+
+Term chunks and their ranges (cut at terms chosen by their hash, so a change moves only the
+range it falls in), checkpoints and tails (recent postings, folded into their chunk now and
+then), and the cache of a chunk's runs between builds. Pure arithmetic over the analyses of
+:mod:`digest.site.lunr`; :mod:`digest.site.index` writes the files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+import zlib
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+from digest.fsutil import write_atomic
+from digest.site import search
+from digest.site.lunr import (
+    RUN_SEGMENTS,
+    Analysis,
+    Run,
+    join_segments,
+    split_run,
+    utf16_key,
+    vlq,
+)
+from digest.site.search import (
+    FIELDS,
+    FORMAT,
+    POSITIONAL,
+    SearchDoc,
+    SearchPlan,
+    dumps,
+    load_analysis,
+    sha,
+)
+
+# --- assembling the pieces from the block analyses ------------------------------------------
+
+Entry = list[Any]
+"""A term in a piece: [term, rank in its first paper, postings of each field]."""
+Runs = list[tuple[int, Run]]
+"""A term's runs, (block, run) in block order."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A range of terms whose postings before its checkpoint make one base chunk (or more)."""
+
+    start: str
+    """Its first term ("" for the first chunk); its phase and its group come from its hash."""
+    end: str
+    """The next chunk's first term ("" for the last chunk)."""
+    members: tuple[str, ...]
+    cut: int
+    """Papers from this number on are in the tails."""
+    key: str
+    """What its base pieces are made of: its range, checkpoint and the blocks up to it."""
+
+
+class TermTable:
+    """What the index needs of every term in the settled blocks: volume, first occurrence.
+
+    Settled blocks are those before the earliest possible checkpoint; the table over them is
+    kept in the cache (keyed by their analyses' digests), so a new day reads only the few
+    recent blocks. A changed old block makes it start over from every analysis.
+    """
+
+    def __init__(self) -> None:
+        self.blocks = 0
+        self.chain = ""
+        self.volume: dict[str, int] = {}
+        self.first: dict[str, tuple[int, int, int]] = {}
+        """term -> (block, number in block, rank) of its first occurrence."""
+        self.lengths = [0] * len(FIELDS)
+
+    def absorb(self, b: int, analysis: Analysis) -> None:
+        """Add block ``b`` (the next one) to the table."""
+        volume, first = self.volume, self.first
+        for name, run in analysis["runs"].items():
+            known = volume.get(name)
+            if known is None:
+                volume[name] = run[2]
+                first[name] = (b, run[0], run[1])
+            else:
+                volume[name] = known + run[2]
+        self.lengths = [a + n for a, n in zip(self.lengths, analysis["lengths"], strict=True)]
+        self.blocks = b + 1
+        self.chain = chain(self.chain, analysis["digest"])
+
+    def dump(self) -> bytes:
+        return marshal.dumps((self.blocks, self.chain, self.volume, self.first, self.lengths))
+
+    @classmethod
+    def undump(cls, data: bytes) -> TermTable:
+        table = cls()
+        table.blocks, table.chain, table.volume, table.first, table.lengths = marshal.loads(data)
+        return table
+
+
+class Assembly:
+    """Every term's volume and first occurrence, its runs where needed, and the layout.
+
+    Runs of recent blocks (where checkpoints fall) are always at hand; runs of settled blocks
+    are read only to rebuild a chunk (on a cold build, every chunk).
+    """
+
+    def __init__(
+        self,
+        plan: SearchPlan,
+        table: TermTable,
+        recent: dict[int, Analysis],
+        digests: Sequence[str],
+    ):
+        self.plan = plan
+        self.starts = [b.start for b in plan.blocks]
+        self.settled = table.blocks
+        self.volume = dict(table.volume)
+        self.first = dict(table.first)
+        self.lengths = list(table.lengths)
+        self.recent: dict[str, Runs] = {}
+        for b in sorted(recent):
+            self._add_recent(b, recent[b])
+        self.days = days_of(plan.docs)
+        self._chains = list(accumulate(digests, chain, initial=""))
+        """Digests of the analyses of blocks 0..b-1: what a chunk cut in block b is made of."""
+        self._analyses: dict[int, Analysis] = dict(recent)
+        self._merged: dict[str, Runs] | None = None
+        self.chunk_list: list[Chunk] = []
+
+    def _add_recent(self, b: int, analysis: Analysis) -> None:
+        volume, first, recent = self.volume, self.first, self.recent
+        for name, run in analysis["runs"].items():
+            known = volume.get(name)
+            if known is None:
+                volume[name] = run[2]
+                first[name] = (b, run[0], run[1])
+                recent[name] = [(b, run)]
+            else:
+                volume[name] = known + run[2]
+                recent.setdefault(name, []).append((b, run))
+        self.lengths = [a + n for a, n in zip(self.lengths, analysis["lengths"], strict=True)]
+
+    def chunks(self) -> list[Chunk]:
+        """Return the chunks, in term order."""
+        keys = sorted(self.volume, key=utf16_key)
+        limit = search.LAYOUT.chunk_postings
+        found = []
+        for lo, hi in chunk_ranges(keys, [self.volume[t] for t in keys], limit):
+            start = keys[lo] if lo else ""
+            cut = checkpoint(start, self.days, len(self.plan.docs))
+            big = hi - lo == 1 and self.volume[keys[lo]] > limit
+            end = keys[hi] if hi < len(keys) else ""
+            made_of = [FORMAT, repr(search.LAYOUT), start, end, cut, big, self._made_of(cut)]
+            found.append(Chunk(start, end, tuple(keys[lo:hi]), cut, sha(dumps(made_of))))
+        return found
+
+    def _made_of(self, cut: int) -> str:
+        """Name the papers before ``cut`` by their analyses: the blocks before the one it falls
+        in, and in that one (a recent block) the papers before it."""
+        block = bisect_left(self.starts, cut + 1) - 1
+        if block < 0:
+            return ""
+        inside = self._analyses[block]["papers"][: cut - self.starts[block]] if cut else []
+        return sha(self._chains[block] + "".join(inside))
+
+    def base(self, chunk: Chunk) -> tuple[list[list[Entry]], list[str]]:
+        """Return a chunk's base pieces (lists of entries) and the terms they hold.
+
+        A chunk of one term over the chunk size is cut into pieces at the block boundaries
+        where the term's postings pass each multiple of the chunk size (fixed once passed).
+        """
+        entries: list[Entry] = []
+        terms: list[str] = []
+        runs = self.chunk_runs(chunk)
+        for name in chunk.members:
+            before = self._split(runs[name], chunk.cut)[0]
+            if not before:
+                continue
+            rank = self.first[name][2]
+            terms.append(name)
+            if self.volume[name] > search.LAYOUT.chunk_postings:  # alone in its chunk
+                groups = by_volume(before)
+                return [[self._entry(name, rank, group)] for group in groups], terms
+            entries.append(self._entry(name, rank, before))
+        return ([entries] if entries else []), terms
+
+    def tail(self, chunk: Chunk) -> list[tuple[Entry, int]]:
+        """Return a chunk's tail entries, with their volumes (from recent blocks only)."""
+        found = []
+        for name in chunk.members:
+            runs = self.recent.get(name)
+            if runs is None:
+                continue
+            after = self._split(runs, chunk.cut)[1]
+            if after:
+                entry = self._entry(name, self.first[name][2], after)
+                found.append((entry, sum(r[2] for _, r in after)))
+        return found
+
+    def chunk_runs(self, chunk: Chunk) -> dict[str, Runs]:
+        """Return every run of a chunk's terms: settled runs from the chunk's cache entry when
+        it is still valid (plus blocks settled since), else from every settled analysis."""
+        path = self.runs_path(chunk)
+        cached = None if self._merged is not None else read_runs(path)
+        since = 0
+        found: dict[str, Runs] = {}
+        valid = cached is not None and cached[0] <= self.settled
+        if cached is not None and valid and cached[1] == self._chains[cached[0]]:
+            since, found = cached[0], cached[2]
+        if self._merged is not None:
+            found = {n: self._merged[n] for n in chunk.members if n in self._merged}
+        else:
+            for b in range(since, self.settled):
+                runs = self._analysis(b)["runs"]
+                for name in chunk.members:
+                    run = runs.get(name)
+                    if run is not None:
+                        found.setdefault(name, []).append((b, run))
+        if path is not None and since != self.settled:
+            data = marshal.dumps((self.settled, self._chains[self.settled], found))
+            write_atomic(path, data, durable=False)
+        return {name: found.get(name, []) + self.recent.get(name, []) for name in chunk.members}
+
+    def merge_settled(self) -> None:
+        """Gather every settled run by term at once: cheaper when most chunks are rebuilt."""
+        merged: dict[str, Runs] = {}
+        for b in range(self.settled):
+            for name, run in self._analysis(b)["runs"].items():
+                known = merged.get(name)
+                if known is None:
+                    merged[name] = [(b, run)]
+                else:
+                    known.append((b, run))
+        self._merged = merged
+
+    def runs_path(self, chunk: Chunk) -> Path | None:
+        return None if self.plan.cache_dir is None else runs_path(self.plan.cache_dir, chunk)
+
+    def _analysis(self, b: int) -> Analysis:
+        analysis = self._analyses.get(b)
+        if analysis is None:
+            analysis = self._analyses[b] = load_analysis(self.plan.blocks[b], self.plan.cache_dir)
+        return analysis
+
+    def _split(self, runs: Runs, cut: int) -> tuple[Runs, Runs]:
+        """Split a term's runs into postings of papers before ``cut`` and from ``cut`` on."""
+        b, run = runs[-1]
+        starts = self.starts
+        if starts[b] + run[3] < cut:  # most terms: nothing since the checkpoint
+            return runs, []
+        before: Runs = []
+        after: Runs = []
+        for b, run in runs:
+            local = cut - starts[b]
+            if run[3] < local:
+                before.append((b, run))
+            elif run[0] >= local:
+                after.append((b, run))
+            else:  # the block the checkpoint falls in: decode, split, encode
+                early, late = split_run(run, local, POSITIONAL)
+                before.append((b, early))
+                after.append((b, late))
+        return before, after
+
+    def _entry(self, name: str, rank: int, runs: Runs) -> Entry:
+        """Return a term's entry: its postings in these runs, numbered across the index.
+
+        The rank is the term's place in its first paper; the browser orders terms by (their
+        first paper, rank), the order lunr numbers them in.
+        """
+        starts = self.starts
+        if len(runs) == 1:  # most terms: one block
+            b, run = runs[0]
+            fields = [
+                "" if s is None else vlq(2 * (starts[b] + s[1]) + s[3]) + s[4]
+                for s in run[RUN_SEGMENTS:]
+            ]
+        else:
+            fields = [
+                join_segments([(starts[b], run[RUN_SEGMENTS + f]) for b, run in runs])
+                for f in range(len(FIELDS))
+            ]
+        return [name, rank, *fields]
+
+
+def level(text: str) -> int:
+    """Return a term's level from its hash: 0 for 3 terms in 4, 1 for 3 in 16, and so on.
+
+    CRC-32 is no cryptographic hash, but spreads terms evenly and costs a tenth of SHA-1:
+    every term's level is computed on every build.
+    """
+    value = zlib.crc32(text.encode("utf-8")) | 1 << 32
+    return ((value & -value).bit_length() - 1) // 2
+
+
+def hash_int(text: str, salt: str) -> int:
+    return zlib.crc32(f"{salt}\0{text}".encode())
+
+
+def chunk_ranges(keys: Sequence[str], volumes: Sequence[int], limit: int) -> list[tuple[int, int]]:
+    """Cut sorted terms into ranges of at most ``limit`` postings, at terms of high level.
+
+    A range over the limit is cut at every term of the highest level it holds, and each part
+    again one level lower, so where the cuts fall depends on the terms near them only: more
+    postings or new terms elsewhere leave a range alone. A single term over the limit stays a
+    range of its own (its postings are cut by papers instead).
+    """
+    levels = [level(t) for t in keys]
+    prefix = list(accumulate(volumes, initial=0))
+    found: list[tuple[int, int]] = []
+    stack = [(0, len(keys), max(levels, default=0))]
+    while stack:
+        lo, hi, at = stack.pop()
+        if hi - lo <= 1 or prefix[hi] - prefix[lo] <= limit:
+            if hi > lo:
+                found.append((lo, hi))
+            continue
+        cuts = [i for i in range(lo + 1, hi) if levels[i] >= at]
+        if not cuts:
+            stack.append((lo, hi, at - 1))
+            continue
+        bounds = [lo, *cuts, hi]
+        parts = list(zip(bounds, bounds[1:], strict=False))
+        stack += [(a, b, at - 1) for a, b in reversed(parts)]
+    return found
+
+
+@dataclass(frozen=True)
+class Days:
+    """Papers by first day: ``starts[i]`` is the number of the first paper of ``ordinals[i]``."""
+
+    ordinals: list[int]
+    starts: list[int]
+
+
+def days_of(docs: Sequence[SearchDoc]) -> Days:
+    ordinals: list[int] = []
+    starts: list[int] = []
+    for i, doc in enumerate(docs):
+        if not i or doc.date != docs[i - 1].date:
+            ordinals.append(dt.date.fromisoformat(doc.date).toordinal())
+            starts.append(i)
+    return Days(ordinals, starts)
+
+
+def checkpoint(start: str, days: Days, total: int) -> int:
+    """Return the first paper a chunk leaves to the tails: the papers of its checkpoint day on.
+
+    The checkpoint is the last day (up to the day after the newest paper) whose number plus
+    the chunk's phase is a multiple of ``fold_days``. It moves for about one chunk in
+    ``fold_days`` a day, so a day folds few chunks, and tails hold at most ``fold_days`` days.
+    """
+    if not days.ordinals:
+        return total
+    after = days.ordinals[-1] + 1
+    day = after - (after + hash_int(start, "phase")) % search.LAYOUT.fold_days
+    i = bisect_left(days.ordinals, day)
+    return days.starts[i] if i < len(days.starts) else total
+
+
+def by_volume(runs: Runs) -> list[Runs]:
+    """Group a big term's runs, starting a group where the postings pass a chunk's size."""
+    groups: list[Runs] = []
+    total = 0
+    limit = search.LAYOUT.chunk_postings
+    for b, run in runs:
+        if not groups or total // limit != (total + run[2]) // limit:
+            groups.append([])
+        groups[-1].append((b, run))
+        total += run[2]
+    return groups
+
+
+def chain(prefix: str, digest: str) -> str:
+    return sha(prefix + digest)
+
+
+def runs_path(cache_dir: Path, chunk: Chunk) -> Path:
+    return cache_dir / "runs" / f"{sha(dumps([FORMAT, chunk.start, chunk.end]))[:24]}.marshal"
+
+
+def read_runs(path: Path | None) -> tuple[int, str, dict[str, Runs]] | None:
+    """Return a chunk's cached settled runs: (blocks covered, their chain, term -> runs)."""
+    if path is None:
+        return None
+    try:
+        blocks, chain, runs = marshal.loads(path.read_bytes())
+        return int(blocks), str(chain), dict(runs)
+    except (OSError, ValueError, EOFError, TypeError):
+        return None

@@ -1,0 +1,1 @@
+digestSearch.doc("d/2024-01-17-0",["2401.09002","SparseCode: 2-Bit Vision Transformers with Sparse Codebooks","Version 2. We quantize vision transformer weights to 2 bits with sparse codebooks and per-channel scales, and release code.",["quantization"],"Eve \"<script>alert(1)</script>\" Smith Ana Mar\u00eda N\u00fa\u00f1ez Li, Wei"]);

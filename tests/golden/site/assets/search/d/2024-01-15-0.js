@@ -1,0 +1,1 @@
+digestSearch.doc("d/2024-01-15-0",["2d69f320dffd","A Study of Caf\u00e9 Recommendation with Graphs","We study recommendation for caf\u00e9s using graph neural networks <b>bold claims</b> & \"quotes\" included.",[],""]);

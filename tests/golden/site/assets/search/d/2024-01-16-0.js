@@ -1,0 +1,1 @@
+digestSearch.doc("d/2024-01-16-0",["fd6b64b8164d","Janus-Tiny: Decoupling Visual Encoding for Unified Multimodal Understanding and Generation","We decouple visual encoding into separate pathways for multimodal understanding and generation, while a single unified transformer handles both tasks.",["unified-multimodal","decoupling"],""]);

@@ -1,0 +1,1 @@
+digestSearch.piece("g/913ad98256c3",{"chunks":[["",[]]]});
