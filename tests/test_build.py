@@ -180,8 +180,9 @@ def test_day_page_groups_papers_with_navigation(sample_site: Path) -> None:
     assert 'rel="next" href="../days/2024-09-02.html"' in html
     assert '<nav class="toc"' in html and 'href="#other"' in html
     assert "https://arxiv.org/search/?searchtype=title&amp;query=" in html
-    assert "https://huggingface.co/papers?q=" in html
-    assert "Why these themes" in html
+    assert "<li>Why Quantization: " in html  # inside each card's abstract, which opens in place
+    paper = (sample_site / "papers/7211cbff64de.html").read_text()
+    assert "https://huggingface.co/papers?q=" in paper and "Why these themes" in paper
 
 
 def test_papers_seen_on_several_days_link_them(sample_site: Path) -> None:
