@@ -57,7 +57,13 @@ def first_sentence(text: str, limit: int) -> str:
     What a card shows as its one line when the source gave no summary: the first sentence
     usually says what the paper is about.
     """
-    text = one_line(text)
-    starts = sentence_starts(text)
-    end = starts[1] if len(starts) > 1 else len(text)
+    head = " ".join(text[: limit * 2].split())  # folding the whole abstract costs the most
+    if not head.isprintable():
+        head = one_line(text[: limit * 2])
+    text = head if len(head) > limit or len(text) <= limit * 2 else one_line(text)
+    end = len(text)
+    for found in SENTENCE_END.finditer(text, 0, limit + 2):  # nothing past the cut matters
+        if not text[max(0, found.start() - 6) : found.start()].lower().endswith(ABBREVIATIONS):
+            end = found.end()
+            break
     return shorten(text[:end].strip(), limit)

@@ -73,7 +73,7 @@ class Views:
         self.config = config
         self.slugs = library.theme_slugs()
         self._records = library.records
-        self._cards: dict[tuple[str, dt.date | None, str, int], Card] = {}
+        self._cards: dict[tuple[str, dt.date | None, str], Card] = {}
         self._summaries: dict[dt.date, DaySummary] = {}
 
     # shared pieces
@@ -115,12 +115,19 @@ class Views:
     def card(
         self, record: Record, date: dt.date | None = None, notes: str = "", position: int = 0
     ) -> Card:
-        """Return the card of a paper as it appears on ``date`` (default: its first day)."""
+        """Return the card of a paper as it appears on ``date`` (default: its first day).
+
+        Theme pages ask for the card their paper had on its first day's page: one card for
+        both, whatever its ``position`` (which only day pages show).
+        """
         date = date or record.first_seen  # one card for "its first day", however it is asked
-        key = (record.id, date, notes, position)
-        if key not in self._cards:
-            self._cards[key] = self._make_card(record, date, notes, position)
-        return self._cards[key]
+        key = (record.id, date, notes)
+        card = self._cards.get(key)
+        if card is None:
+            card = self._cards[key] = self._make_card(record, date, notes, position)
+        if position and card.position != position:  # made first for a theme page
+            card = replace(card, position=position)
+        return card
 
     def _make_card(self, record: Record, shown: dt.date, notes: str, position: int) -> Card:
         why = record.why

@@ -345,7 +345,7 @@
           if ((ua === undefined) !== (ub === undefined)) { return ua === undefined ? 1 : -1; }
           if (ua !== undefined && Number(ua) !== Number(ub)) { return Number(ub) - Number(ua); }
         }
-        return (Number(a.dataset.position) - Number(b.dataset.position)) ||
+        return (Number(a.dataset.position || 0) - Number(b.dataset.position || 0)) ||
           (Number(a.dataset.shown) - Number(b.dataset.shown));
       });
       cards.forEach(function (c) { box.appendChild(c); });
