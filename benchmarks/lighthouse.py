@@ -174,7 +174,7 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for key in rows[0]:
         if key == "failed":
-            merged[key] = sorted({a for r in rows for a in r[key]})
+            merged[key] = sorted({a.split(" ")[0] for r in rows for a in r[key]})  # audit ids
         else:
             merged[key] = statistics.median(r[key] for r in rows)
     return merged

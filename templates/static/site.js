@@ -191,7 +191,8 @@
       button.setAttribute("aria-label", "Star");
       setStar(button, Boolean(all[card.dataset.id]));
       button.addEventListener("click", function () { toggleStar(card); });
-      card.appendChild(button);
+      var title = card.querySelector(".paper-title");
+      if (title) { title.insertAdjacentElement("afterend", button); } else { card.appendChild(button); }
     });
   }
 
