@@ -125,12 +125,15 @@
     }
     var observer = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {
-        if (entry.isIntersecting) {
+        // Half of it on screen, or half a screen of it (an open card can be taller than two).
+        var enough = entry.intersectionRatio >= 0.5 ||
+          entry.intersectionRect.height >= window.innerHeight / 2;
+        if (entry.isIntersecting && enough) {
           markSeen(entry.target.dataset.id);
           observer.unobserve(entry.target);
         }
       });
-    }, { threshold: 0.5 });
+    }, { threshold: [0, 0.25, 0.5] });
     all.forEach(function (card) { observer.observe(card); });
     window.addEventListener("pagehide", function () { if (pendingSave) { flushSeen(); } });
   }
@@ -235,13 +238,14 @@
       link.href = new URL(paper.path, root).href;
       link.textContent = paper.title;
       item.appendChild(link);
-      if (paper.authors.length) {
-        var by = document.createElement("span");
-        by.className = "muted";
-        by.textContent = " " + paper.authors.slice(0, 3).join(", ") +
-          (paper.authors.length > 3 ? " et al." : "");
-        item.appendChild(by);
-      }
+      var by = document.createElement("span");
+      by.className = "reason";
+      by.textContent = [
+        paper.authors.slice(0, 3).join(", ") + (paper.authors.length > 3 ? " et al." : ""),
+        paper.arxiv ? "arXiv " + paper.arxiv : "",
+        paper.date
+      ].filter(Boolean).join(" · ");
+      item.appendChild(by);
       var unstar = document.createElement("button");
       unstar.type = "button";
       unstar.className = "tool";
