@@ -270,3 +270,35 @@ def test_order_by_upvotes_or_as_listed(context: Any, project: Path) -> None:
     page.locator('[data-tool="sort"]').select_option("upvotes")
     assert page.eval_on_selector_all("article.card", order) == ["c", "a", "b"]
     assert problems.seen == []
+
+
+LAYOUT_SHIFT = """() => new Promise(done => {
+  let total = 0;
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) { if (!entry.hadRecentInput) total += entry.value; }
+  }).observe({type: "layout-shift", buffered: true});
+  setTimeout(() => done(total), 500);
+})"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_marks_stars_and_tools_move_nothing(browser: Any, sample_site: Path, width: int) -> None:
+    """Reading state drawn on a page that is already painted shifts no layout."""
+    ctx = browser.new_context(viewport={"width": width, "height": 800})
+    first_card = "d3d8264bf75f"
+    state = {
+        "digest:visit": {"n": 1, "last": 0},  # an earlier visit, long ago
+        "digest:seen": {first_card: 1},
+        "digest:stars": {first_card: {"id": first_card, "title": "T", "authors": [],
+                                       "path": "", "date": "", "arxiv": ""}},
+    }  # fmt: skip
+    ctx.add_init_script(
+        "".join(f"localStorage[{k!r}] = {json.dumps(json.dumps(v))};" for k, v in state.items())
+    )
+    page, problems = open_page(ctx, sample_site, BIG_DAY)
+    assert page.locator(f"#p-{first_card}.is-seen").count() == 1
+    assert page.locator(".card.is-new").count() == 249
+    assert page.locator(f"#p-{first_card} .star").get_attribute("aria-pressed") == "true"
+    assert page.evaluate(LAYOUT_SHIFT) == 0
+    assert problems.seen == []
+    ctx.close()
