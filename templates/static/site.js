@@ -195,7 +195,11 @@
       setStar(button, Boolean(all[card.dataset.id]));
       button.addEventListener("click", function () { toggleStar(card); });
       var title = card.querySelector(".paper-title");
-      if (title) { title.insertAdjacentElement("afterend", button); } else { card.appendChild(button); }
+      if (title) {
+        title.insertAdjacentElement("afterend", button); // next in the tab order
+      } else {
+        card.appendChild(button);
+      }
     });
   }
 
@@ -213,16 +217,34 @@
 
   // --- the starred page and its exports --------------------------------------------------------
 
+  function clean(id, paper) {
+    // What storage holds is only trusted as text: another tab or version may have written it.
+    var text = function (value) { return typeof value === "string" ? value : ""; };
+    paper = paper && typeof paper === "object" ? paper : {};
+    return {
+      id: id, arxiv: text(paper.arxiv), title: text(paper.title) || id,
+      authors: Array.isArray(paper.authors) ? paper.authors.map(String) : [],
+      path: text(paper.path), date: text(paper.date),
+      starred: typeof paper.starred === "number" ? paper.starred : 0
+    };
+  }
+
+  function siteUrl(path) {
+    var url = new URL(path, root);
+    return /^(https?|file):$/.test(url.protocol) ? url.href : root.href;
+  }
+
   function starredList() {
     var all = stars();
-    return Object.keys(all).map(function (id) { return all[id]; }).sort(function (a, b) {
-      return (b.starred || 0) - (a.starred || 0) || (a.id < b.id ? -1 : 1);
+    var list = Object.keys(all).map(function (id) { return clean(id, all[id]); });
+    return list.sort(function (a, b) {
+      return b.starred - a.starred || (a.id < b.id ? -1 : 1);
     });
   }
 
   function paperUrl(paper) {
     return paper.arxiv ? "https://arxiv.org/abs/" + encodeURIComponent(paper.arxiv)
-      : new URL(paper.path, root).href;
+      : siteUrl(paper.path);
   }
 
   function renderStarred() {
@@ -235,7 +257,7 @@
       var item = document.createElement("li");
       item.dataset.id = paper.id;
       var link = document.createElement("a");
-      link.href = new URL(paper.path, root).href;
+      link.href = siteUrl(paper.path);
       link.textContent = paper.title;
       item.appendChild(link);
       var by = document.createElement("span");
