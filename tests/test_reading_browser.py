@@ -302,3 +302,20 @@ def test_marks_stars_and_tools_move_nothing(browser: Any, sample_site: Path, wid
     assert page.evaluate(LAYOUT_SHIFT) == 0
     assert problems.seen == []
     ctx.close()
+
+
+def test_stored_stars_are_only_text(browser: Any, rich_site: Path) -> None:
+    """What storage holds may come from elsewhere: shown as text, linked only to the site."""
+    ctx = browser.new_context()
+    hostile = {"x": {"title": "<img src=x onerror=alert(1)>", "path": "javascript:alert(1)",
+                     "authors": "not a list", "arxiv": 7}, "y": "not a paper"}  # fmt: skip
+    ctx.add_init_script(f"localStorage['digest:stars'] = {json.dumps(json.dumps(hostile))};")
+    page, problems = open_page(ctx, rich_site, "starred.html")
+    items = page.locator("#starred-list li")
+    assert items.count() == 2
+    assert page.locator("#starred-list img").count() == 0
+    assert "<img src=x onerror=alert(1)>" in items.first.inner_text() + items.last.inner_text()
+    hrefs = page.eval_on_selector_all("#starred-list a", "links => links.map(a => a.href)")
+    assert hrefs == [(rich_site.as_uri() + "/")] * 2
+    assert problems.seen == []
+    ctx.close()
