@@ -473,3 +473,13 @@ def test_broken_digest_page_fails_the_build_cleanly(tiny: Path, cli: Cli) -> Non
 def test_build_raises_digest_error_for_missing_project(tmp_path: Path) -> None:
     with pytest.raises(DigestError):
         build(Project.find(tmp_path))
+
+
+def test_the_largest_sample_day_stays_light_with_every_abstract(sample_site: Path) -> None:
+    """250 papers: under 150 KB gzip, and yet every abstract is in the page, folded."""
+    import gzip
+
+    html = (sample_site / "days/2024-10-21.html").read_bytes()
+    assert len(gzip.compress(html, 6)) < 150_000
+    text = html.decode("utf-8")
+    assert text.count('<details class="more">') == text.count('<p class="abstract">') == 250
