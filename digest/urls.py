@@ -18,6 +18,7 @@ from digest.errors import DigestError
 
 HOME = "index.html"
 SEARCH = "search.html"
+STARRED = "starred.html"
 ARCHIVE = "archive.html"
 FEED = "feed.xml"
 NOT_FOUND = "404.html"
@@ -41,6 +42,7 @@ class SiteLinks:
     home: str = HOME
     assets: str = ASSETS
     search: str = SEARCH
+    starred: str = STARRED
     archive: str = ARCHIVE
     feed: str = FEED
     sitemap: str = SITEMAP

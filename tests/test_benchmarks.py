@@ -44,3 +44,24 @@ def test_benchmark_script_runs_at_500_papers(
     assert row["digest_tree_mb"] > 10 and row["site_files"] > 500
     assert (tmp_path / "out/corpus-500/digest/site/index.html").is_file()
     assert not (tmp_path / "out/trash").exists()  # old folders are deleted at the end
+
+
+def test_lighthouse_script_picks_the_page_types_and_serves_gzip(sample_site: Path) -> None:
+    """The Lighthouse benchmark's own parts (Lighthouse itself is too slow for CI)."""
+    import gzip
+    import urllib.request
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import lighthouse
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    pages = lighthouse.page_types(sample_site)
+    assert pages["largest day"] == "days/2024-10-21.html"
+    assert pages["paper"].startswith("papers/") and (sample_site / pages["paper"]).is_file()
+    assert pages["search with a query"] == "search.html?q=quantization"
+    with lighthouse.serving(sample_site) as base:
+        request = urllib.request.Request(base + pages["home"], headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as reply:
+            assert reply.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(reply.read()) == (sample_site / "index.html").read_bytes()

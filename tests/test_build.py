@@ -180,8 +180,9 @@ def test_day_page_groups_papers_with_navigation(sample_site: Path) -> None:
     assert 'rel="next" href="../days/2024-09-02.html"' in html
     assert '<nav class="toc"' in html and 'href="#other"' in html
     assert "https://arxiv.org/search/?searchtype=title&amp;query=" in html
-    assert "https://huggingface.co/papers?q=" in html
-    assert "Why these themes" in html
+    assert "<li>Why Quantization: " in html  # inside each card's abstract, which opens in place
+    paper = (sample_site / "papers/7211cbff64de.html").read_text()
+    assert "https://huggingface.co/papers?q=" in paper and "Why these themes" in paper
 
 
 def test_papers_seen_on_several_days_link_them(sample_site: Path) -> None:
@@ -513,3 +514,13 @@ def test_raw_dumps_are_hashed_once_not_on_every_build(
     (tiny / "content/raw/day1.txt").write_text((tiny / "content/raw/day1.txt").read_text() + "\n")
     build(project)
     assert hashed[first:].count("day1.txt") >= 1
+
+
+def test_the_largest_sample_day_stays_light_with_every_abstract(sample_site: Path) -> None:
+    """250 papers: under 150 KB gzip, and yet every abstract is in the page, folded."""
+    import gzip
+
+    html = (sample_site / "days/2024-10-21.html").read_bytes()
+    assert len(gzip.compress(html, 6)) < 150_000
+    text = html.decode("utf-8")
+    assert text.count('<details class="more">') == text.count('<p class="abstract">') == 250

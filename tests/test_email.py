@@ -226,7 +226,7 @@ def test_largest_sample_day_stays_under_gmail_clipping(tmp_path: Path, cli: Cli)
 
 def test_huge_limits_are_shrunk_to_fit(small_day: Path) -> None:
     project = Project.find(small_day)
-    library, day = _library_with(40 * [("A long paper title about quantization", "word " * 900)])
+    library, day = _library_with(400 * [("A long paper title about quantization", "word " * 900)])
     email_config = EmailConfig(max_papers=1000, abstract_length=100_000)
     config = Config(base_url=BASE, email=email_config)
     rendered = _render(library, day, config, project)

@@ -32,6 +32,7 @@ from tests.hf_api import RECORDED
 Cli = Callable[..., CliResult]
 RICH = DATA / "rich"
 GOLDEN = Path(__file__).parent / "golden" / "rich"
+UPVOTES = '<span aria-hidden="true">▲</span> {}<span class="visually-hidden"> upvotes</span>'
 JANUS, SPARSE, FIELDS = "2401.09001", "2401.09002", "2401.09003"
 JANUS_HASH = "fd6b64b8164d"
 BASE = "https://digest.example.org/"
@@ -136,7 +137,8 @@ def test_a_changed_permalink_keeps_resolving(rich: Path) -> None:
     assert f'<meta http-equiv="refresh" content="0; url=../papers/{JANUS}.html">' in old
     assert f'<a href="../papers/{JANUS}.html">Janus-Tiny' in old
     day = site(rich, "days/2024-01-16.html")
-    assert f'<article class="paper" id="p-{JANUS}">\n<span id="p-{JANUS_HASH}"></span>' in day
+    assert f'<article class="card" id="p-{JANUS}" data-id="{JANUS}"' in day
+    assert f'>\n<span id="p-{JANUS_HASH}"></span>' in day
     sitemap = site(rich, "sitemaps/papers-2024-01.xml")
     assert JANUS in sitemap and JANUS_HASH not in sitemap  # a redirect is not a page to index
 
@@ -204,7 +206,7 @@ def test_a_retitled_version_keeps_its_permalink_and_shows_its_new_title(rich: Pa
     assert papers.count(f"{SPARSE}.html") == 1
     assert not any(p.startswith("sparse") for p in papers)
     new = "SparseCode: 2-Bit Vision Transformers with Sparse Codebooks"
-    assert f"<h1>{new}</h1>" in site(rich, f"papers/{SPARSE}.html")
+    assert f'<h1 class="paper-title">{new}</h1>' in site(rich, f"papers/{SPARSE}.html")
     first_day = site(rich, "days/2024-01-17.html")
     assert f'<a href="../papers/{SPARSE}.html">{new}</a>' in first_day
     assert "Sparse Codebooks for Low-Bit Vision Transformers {#p-2401.09002}" in page(
@@ -229,9 +231,10 @@ def test_hand_edits_of_the_new_lines_survive_and_show(rich: Path, cli: Cli) -> N
     assert cli("build", cwd=rich).code == 0
     assert "- upvotes: 99\n" in page(rich, "2024-01-17")
     assert "Jonas Berg, M. Patel" in page(rich, "2024-01-18")
-    assert "▲ 99" in site(rich, f"papers/{JANUS}.html")
+    assert UPVOTES.format(99) in site(rich, f"papers/{JANUS}.html")
     fields = site(rich, f"papers/{FIELDS}.html")
-    assert "Jonas Berg, M. Patel" in fields and "▲ 19" in fields  # the 18th's count and names
+    assert "Jonas Berg, M. Patel" in fields  # the 18th's names
+    assert UPVOTES.format(19) in fields  # and count
     assert "A note under the last paper." in site(rich, "days/2024-01-18.html")
 
 
@@ -261,10 +264,10 @@ def test_cards_and_paper_pages_show_the_new_fields(rich: Path) -> None:
     build(Project.find(rich))
     day = site(rich, "days/2024-01-17.html")
     assert "Chengyue Wu, Xiaokang Chen, Zhiyu Wu et al.</span>" in day
-    assert '<span class="upvotes" title="Upvotes on Hugging Face">▲ 87</span>' in day
+    assert f'<span class="upvotes" title="Upvotes on Hugging Face">{UPVOTES.format(87)}' in day
     assert (
-        '<p class="tldr"><strong>TL;DR</strong> Janus-Tiny splits visual encoding into two '
-        "pathways" in day
+        '<p class="lead-line"><strong class="tag">TL;DR</strong> Janus-Tiny splits visual '
+        "encoding into two pathways" in day
     )
     arxiv = f'<a href="https://arxiv.org/abs/{JANUS}" rel="nofollow noopener">arXiv {JANUS}</a>'
     assert arxiv in day

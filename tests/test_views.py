@@ -50,7 +50,10 @@ def test_weekly_trend_counts_papers_per_week_including_empty_weeks() -> None:
     trend = weekly_trend([D1, D2, D3, D3], width=100, height=10)
     assert (trend.total, trend.peak) == (4, 2)
     assert trend.first_week == "2024-01-01" and trend.last_week == "2024-01-08"
-    assert [b.label for b in trend.bars] == ["week of 2024-01-01: 2", "week of 2024-01-08: 2"]
+    assert [b.label for b in trend.bars] == [
+        "week of 1 Jan 2024: 2 papers",
+        "week of 8 Jan 2024: 2 papers",
+    ]
     assert weekly_trend([], 100, 10).bars == ()
 
 

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from digest.ingest.patterns import Found, SafePattern, compile_pattern
 from digest.model import PLACES, Cues, Match, Rule, Theme
+from digest.text import sentence_starts
 
 FIELDS = ("title", "abstract")
 HIT_CHARS = 80
@@ -34,8 +35,6 @@ WHY_HITS = 4
 """Hits named on a paper's why line; the rest are summed up in one last item."""
 NAMES = 8
 """Names of what a paper introduces that mark claim sentences (see :func:`method_names`)."""
-SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+(?=[\"“‘'(\[$\\]?[A-Z0-9])")
-ABBREVIATIONS = ("e.g", "i.e", "et al", "etc", "vs", "cf", "fig", "eq", "resp", "approx")
 CLAUSE_BREAK = re.compile(r"[,;:]|(?<!\w)(?:but|whereas|while)(?!\w)")
 """Where a clause ends, for contrast cues (a parenthesis does not: "prior work (VQ) ...")."""
 NON_WORD = re.compile(r"\W")
@@ -101,16 +100,6 @@ def _any_of(rules: tuple[Rule, ...]) -> SafePattern | None:
         return None
     either = "|".join(f"(?:{_lower_literals(rule.pattern)})" for rule in rules)
     return compile_pattern(rf"(?<!\w)(?:{either})(?!\w)")
-
-
-def sentence_starts(text: str) -> tuple[int, ...]:
-    """Return where each sentence of an abstract starts ("e.g." and the like end none)."""
-    starts = [0]
-    for end in SENTENCE_END.finditer(text):
-        before = text[max(0, end.start() - 6) : end.start()].lower()
-        if not before.endswith(ABBREVIATIONS):
-            starts.append(end.end())
-    return tuple(starts)
 
 
 TITLE_NAME = re.compile(r"\s*([^:]{2,40}?)\s*:")

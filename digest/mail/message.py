@@ -40,7 +40,12 @@ HTML_LIMIT = 100_000
 
 @dataclass(frozen=True)
 class MailPaper:
-    """A paper as the email lists it: title, permalink, the start of its abstract."""
+    """A paper as the email lists it: the site's compact card (title, authors, upvotes, one line).
+
+    ``lead`` is the card's one line (Hugging Face's summary, else the abstract's first sentence)
+    cut to ``abstract_length``; ``abstract`` is the abstract's start, cut the same way, for
+    templates that show it.
+    """
 
     title: str
     url: str
@@ -49,6 +54,10 @@ class MailPaper:
     first_seen: dt.date | None
     upvotes: int | None = None
     tldr: str = ""
+    lead: str = ""
+    lead_is_tldr: bool = False
+    authors: str = ""
+    """The first few names ("A, B, C et al."), or "6 authors", or empty."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,7 @@ def _enough(card: Card, limits: Limits) -> bool:
 
 def _paper(base_url: str, card: Card, abstract_length: int) -> MailPaper:
     full = one_line("".join(s.text for s in card.abstract))
+    lead = one_line(card.lead)
     return MailPaper(
         title=one_line(card.title),
         url=urls.absolute(base_url, card.path),
@@ -183,7 +193,19 @@ def _paper(base_url: str, card: Card, abstract_length: int) -> MailPaper:
         first_seen=card.first_seen.date if card.seen_before else None,
         upvotes=card.upvotes,
         tldr=one_line(card.tldr),
+        lead=shorten(lead, abstract_length),
+        lead_is_tldr=card.lead_is_tldr,
+        authors=_authors(card),
     )
+
+
+def _authors(card: Card) -> str:
+    """Name the first few authors as the site's cards do, or count them."""
+    names = card.authors.shown
+    if names:
+        return one_line(", ".join(names)) + (" et al." if card.authors.et_al else "")
+    count = card.authors.count
+    return f"{count} author{'s' if count != 1 else ''}" if count else ""
 
 
 # --- templates -------------------------------------------------------------------------------

@@ -89,6 +89,9 @@ class Card:
     abstract: tuple[Segment, ...]
     snippet: str
     """The abstract's start, cut at a word, for lists where whole abstracts are too much."""
+    lead: str
+    """The card's one line: Hugging Face's AI summary when there is one, else the abstract's
+    first sentence (``lead_is_tldr`` says which), so a reader can triage without the abstract."""
     badges: tuple[Badge, ...]
     date: dt.date
     """The day this card is shown for (its first day on theme and paper pages)."""
@@ -117,6 +120,9 @@ class Card:
     project_url: str = ""
     previous_anchors: tuple[str, ...] = ()
     """Element ids the card had before its id changed, so old links to it still land."""
+    lead_is_tldr: bool = False
+    position: int = 0
+    """Where the day's page lists the paper (0 first): "as listed" order when sorted otherwise."""
 
     @property
     def seen_before(self) -> bool:
@@ -159,6 +165,8 @@ class DaySummary:
 class HomePage(Page):
     latest: DaySummary | None
     groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...]
+    """The latest day's top papers per theme (most upvoted, else first listed); the link's
+    count is the theme's whole count that day."""
     recent: tuple[DaySummary, ...]
     themes: tuple[ThemeLink, ...]
     trends: tuple[tuple[ThemeLink, Trend], ...]
@@ -173,6 +181,8 @@ class DayGroup:
     intro_html: str
     cards: tuple[Card, ...]
     also: tuple[Card, ...]
+    folded: bool = False
+    """Starts closed: "Other" on a large day, where it would bury the themes below it."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,9 @@ class DayPage(Page):
     total: int
     previous: DaySummary | None
     next: DaySummary | None
+    order: str = ""
+    """How the cards are ordered ("upvotes" or "source"), when some paper has upvotes and the
+    reader may reorder them; empty when there is nothing to sort by."""
 
 
 @dataclass(frozen=True)
@@ -206,13 +219,23 @@ class ThemePage(Page):
     older_path: str | None
     first_date: dt.date | None
     last_date: dt.date | None
+    order: str = ""
+    """As on :class:`DayPage`: "source" (newest first) when some paper has upvotes."""
+
+
+@dataclass(frozen=True)
+class Related:
+    """A paper related to another, and why, in words ("2 shared authors; also in INR")."""
+
+    card: Card
+    reason: str
 
 
 @dataclass(frozen=True)
 class PaperPage(Page):
     card: Card
     dates: tuple[DaySummary, ...]
-    related: tuple[Card, ...]
+    related: tuple[Related, ...]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
 from itertools import groupby
@@ -39,6 +39,7 @@ from digest.site.records import (
     PaperPage,
     PlainPage,
     RedirectPage,
+    Related,
     Segment,
     Site,
     SitemapPage,
@@ -46,7 +47,7 @@ from digest.site.records import (
     ThemePage,
 )
 from digest.site.related import related_papers
-from digest.text import shorten
+from digest.text import first_sentence, one_line, plural, shorten
 
 OTHER_DESCRIPTION = "Papers that match none of the themes."
 MATH = re.compile(r"(\$[^$\n]{1,300}\$)")
@@ -56,6 +57,12 @@ RECENT_DAYS = 10
 FEED_ENTRIES = 50
 AUTHORS_SHOWN = 3
 """Authors a card names before "et al." (the paper page names them all)."""
+LEAD_CHARS = 220
+"""The longest a card's one line (AI summary or first sentence) is shown."""
+HOME_TOP = 3
+"""Papers per theme the home page shows of the latest day."""
+LARGE_DAY = 60
+"""A day with more papers than this starts with "Other" folded."""
 
 
 class Views:
@@ -105,15 +112,24 @@ class Views:
     def days_by_date(self) -> dict[dt.date, LoadedDay]:
         return {d.date: d for d in self.library.days}
 
-    def card(self, record: Record, date: dt.date | None = None, notes: str = "") -> Card:
-        """Return the card of a paper as it appears on ``date`` (default: its first day)."""
+    def card(
+        self, record: Record, date: dt.date | None = None, notes: str = "", position: int = 0
+    ) -> Card:
+        """Return the card of a paper as it appears on ``date`` (default: its first day).
+
+        Theme pages ask for the card their paper had on its first day's page: one card for
+        both, whatever its ``position`` (which only day pages show).
+        """
         date = date or record.first_seen  # one card for "its first day", however it is asked
         key = (record.id, date, notes)
-        if key not in self._cards:
-            self._cards[key] = self._make_card(record, date, notes)
-        return self._cards[key]
+        card = self._cards.get(key)
+        if card is None:
+            card = self._cards[key] = self._make_card(record, date, notes, position)
+        if position and card.position != position:  # made first for a theme page
+            card = replace(card, position=position)
+        return card
 
-    def _make_card(self, record: Record, shown: dt.date, notes: str) -> Card:
+    def _make_card(self, record: Record, shown: dt.date, notes: str, position: int) -> Card:
         why = record.why
         badges = tuple(
             Badge(s, self.name(s), urls.theme_path(s), why.get(s, "filed here by hand"))
@@ -125,6 +141,7 @@ class Views:
             title=record.title,
             abstract=split_math(record.abstract),
             snippet=shorten(record.abstract, SNIPPET_CHARS),
+            lead=first_sentence(record.abstract, LEAD_CHARS),
             badges=badges,
             date=shown,
             first_seen=day_link(record.first_seen),
@@ -134,6 +151,7 @@ class Views:
             hf_url=urls.hf_search(record.title),
             truncated=record.truncated,
             notes_html=render_notes(notes) if notes else "",
+            position=position,
         )
         if record.meta is NO_META and not record.previous_ids and not is_arxiv_id(record.id):
             return card
@@ -159,7 +177,7 @@ class Views:
         groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...] = ()
         if latest:
             groups = tuple(
-                (g.theme, g.cards + g.also)
+                (g.theme, tuple(by_upvotes([*g.cards, *g.also])[:HOME_TOP]))
                 for g in self.day_groups(latest)
                 if g.theme.slug != OTHER
             )
@@ -181,9 +199,9 @@ class Views:
         filed: dict[str, list[Card]] = {}
         also: dict[str, list[Card]] = {}
         intros = {s.slug: s.intro for s in day.day.sections}
-        for placed in day.placed:
+        for position, placed in enumerate(day.placed):
             record = self._records[placed.paper.id]
-            card = self.card(record, day.date, placed.paper.notes)
+            card = self.card(record, day.date, placed.paper.notes, position)
             primary = placed.themes[0] if placed.themes else OTHER
             filed.setdefault(primary, []).append(card)
             for slug in placed.themes[1:]:
@@ -199,6 +217,7 @@ class Views:
                 render_notes(intros[s]) if intros.get(s) else "",
                 tuple(filed.get(s, ())),
                 tuple(also.get(s, ())),
+                folded=s == OTHER and len(day.placed) > LARGE_DAY,
             )
             for s in order
         )
@@ -208,6 +227,7 @@ class Views:
     ) -> DayPage:
         summary = self.day_summary(day)
         counts = ", ".join(f"{c.count} {c.name}" for c in summary.counts)
+        groups = self.day_groups(day)
         return DayPage(
             path=urls.day_path(day.date),
             template="day.html",
@@ -215,10 +235,11 @@ class Views:
             description=f"{summary.total} papers: {counts}.",
             date=day.date,
             intro_html=render_notes(day.day.intro) if day.day.intro else "",
-            groups=self.day_groups(day),
+            groups=groups,
             total=summary.total,
             previous=self.day_summary(previous) if previous else None,
             next=self.day_summary(following) if following else None,
+            order=self.config.sort if has_upvotes(c for g in groups for c in g.cards) else "",
         )
 
     def theme_page(
@@ -234,6 +255,7 @@ class Views:
             newer, older = None, count if total > self.config.page_size else None
         else:
             newer, older = (number + 1 if number < count else 0), (number - 1 or None)
+        cards = tuple(self.card(r) for r in records)
         return ThemePage(
             path=urls.theme_path(slug, number),
             template="theme.html",
@@ -241,7 +263,7 @@ class Views:
             description=description or f"Papers in {name}.",
             theme=self.theme_link(slug, total),
             theme_description=description,
-            cards=tuple(self.card(r) for r in records),
+            cards=cards,
             is_main=is_main,
             total=total,
             trend=self.trend(slug) if is_main and slug != OTHER else None,
@@ -250,6 +272,7 @@ class Views:
             older_path=None if older is None else urls.theme_path(slug, older),
             first_date=min(dates, default=None),
             last_date=max(dates, default=None),
+            order="source" if has_upvotes(cards) else "",
         )
 
     def paper_page(self, record: Record) -> PaperPage:
@@ -261,8 +284,27 @@ class Views:
             description=shorten(record.abstract, DESCRIPTION_CHARS),
             card=card,
             dates=tuple(self.day_summary(self.days_by_date[d]) for d in record.dates),
-            related=tuple(self.card(self._records[i]) for i in self.related[record.id]),
+            related=tuple(
+                Related(self.card(other), self.related_reason(record, other))
+                for other in (self._records[i] for i in self.related[record.id])
+            ),
         )
+
+    def related_reason(self, record: Record, other: Record) -> str:
+        """Say why ``other`` is related: the authors and themes they share, and when it came."""
+        theirs = set(other.meta.authors or ())
+        shared = [a for a in record.meta.authors or () if a in theirs]
+        parts = []
+        if shared:
+            names = ", ".join(shared[:AUTHORS_SHOWN]) + (" et al." * (len(shared) > AUTHORS_SHOWN))
+            parts.append(f"{plural(len(shared), 'shared author')} ({names})")
+        themes = [self.name(s) for s in record.themes if s in other.themes]
+        if themes:
+            parts.append("also in " + ", ".join(themes))
+        days = (other.first_seen - record.first_seen).days
+        later = "later" if days > 0 else "earlier"
+        parts.append(f"first seen {plural(abs(days), 'day')} {later}" if days else "same day")
+        return "; ".join(parts)
 
     def archive_pages(self) -> Iterator[ArchivePage]:
         years = self.archive_years()
@@ -352,11 +394,14 @@ class Views:
     def plain_pages(self) -> tuple[PlainPage, ...]:
         return (
             PlainPage(urls.SEARCH, "search.html", "Search", "Search every paper."),
+            PlainPage(
+                urls.STARRED, "starred.html", "Starred papers", "The papers you starred here."
+            ),
             PlainPage(urls.NOT_FOUND, "404.html", "Page not found", "This page does not exist."),
             PlainPage(urls.ROBOTS, "robots.txt", "robots.txt", ""),
         )
 
-    def trend(self, slug: str, width: int = 320, height: int = 60) -> Trend:
+    def trend(self, slug: str, width: int = 320, height: int = 100) -> Trend:
         chart = weekly_trend([r.first_seen for r in self.library.papers_in(slug)], width, height)
         # The chart's title element needs an id unique on the page: the theme name's words.
         return replace(chart, id="trend-" + self.name(slug).lower().replace(" ", "-"))
@@ -375,9 +420,12 @@ def with_facts(card: Card, record: Record) -> Card:
         else NO_AUTHORS
     )
     code_url = urls.external(meta.github)
+    summary = one_line(meta.summary or "")
     return replace(
         card,
         rich=True,
+        lead=shorten(summary, LEAD_CHARS) if summary else card.lead,
+        lead_is_tldr=bool(summary),
         authors=authors,
         upvotes=meta.upvotes,
         comments=meta.comments,
@@ -394,6 +442,11 @@ def with_facts(card: Card, record: Record) -> Card:
         project_url=urls.external(meta.project_page),
         previous_anchors=tuple(urls.paper_anchor(i) for i in record.previous_ids),
     )
+
+
+def has_upvotes(cards: Iterable[Card]) -> bool:
+    """Tell whether some card has an upvote count (then "most upvoted" is an order)."""
+    return any(c.upvotes is not None for c in cards)
 
 
 def by_upvotes(cards: list[Card]) -> list[Card]:
