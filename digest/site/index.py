@@ -28,10 +28,7 @@ from digest.site.assembly import (
     hash_int,
     runs_path,
 )
-from digest.site.lunr import (
-    LUNR_VERSION,
-    vlqs,
-)
+from digest.site.lunr import LUNR_VERSION, gap_vlqs, vlqs
 from digest.site.search import FIELDS, FORMAT, SearchFile, SearchPlan, dumps, load_analysis, sha
 from digest.urls import SEARCH_DIR, SEARCH_MANIFEST
 
@@ -272,7 +269,7 @@ def _positions(plan: SearchPlan, files: dict[str, bytes]) -> list[str]:
         for i, doc in enumerate(plan.docs[lo : lo + step]):
             for slug in doc.themes:
                 members.setdefault(slug, []).append(i)
-        themes = {slug: _gaps(members[slug]) for slug in sorted(members)}
+        themes = {slug: gap_vlqs(members[slug]) for slug in sorted(members)}
         names.append(_add(files, "p", {"themes": themes}))
     return names
 
@@ -295,10 +292,3 @@ def _versions(plan: SearchPlan) -> list[list[Any]]:
     return [[block.start, block.key[:4]] for block in plan.blocks]
 
 
-def _gaps(numbers: Sequence[int]) -> str:
-    previous = -1
-    gaps = []
-    for n in numbers:
-        gaps.append(n - previous - 1)
-        previous = n
-    return vlqs(gaps)

@@ -241,7 +241,7 @@ def _add_posting(
     if tf > 1:
         tail = (small[tf - 2] if tf < SMALL else vlq(tf - 2)) + tail
     if positions:
-        tail += _gap_digits(positions)
+        tail += gap_vlqs(positions)
     entry = state[f]
     if entry is None:
         state[f] = [1, doc, doc, int(tf > 1), [tail]]
@@ -252,12 +252,15 @@ def _add_posting(
     entry[2] = doc
 
 
-def _gap_digits(positions: Sequence[int]) -> str:
-    last = -1
+def gap_vlqs(numbers: Sequence[int]) -> str:
+    """Return rising numbers as VLQ digits of their gaps (each minus one): small gaps, short text.
+
+    Used for term positions here and for theme members in the manifest; search.js reads both."""
+    previous = -1
     gaps = []
-    for position in positions:
-        gaps.append(position - last - 1)
-        last = position
+    for n in numbers:
+        gaps.append(n - previous - 1)
+        previous = n
     return vlqs(gaps)
 
 
