@@ -985,7 +985,6 @@
       label.appendChild(n);
       el.filters.appendChild(label);
     });
-    el.filters.hidden = !state.query;
   }
 
   function onFilter(event) {
