@@ -29,16 +29,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from loopback import loopback  # noqa: E402
+
 NODE = HERE / "out" / "node"
 CHROME = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 CHROME_FLAGS = (
@@ -116,14 +119,8 @@ class GzipHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serving(site: Path, compress: bool = True) -> Iterator[str]:
     handler = type("Handler", (GzipHandler,), {"gzip": compress})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(partial(handler, directory=str(site))) as url:
+        yield url
 
 
 def lighthouse_bin() -> Path:

@@ -47,6 +47,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
 from corpus import day_papers, dump_text, sample_papers, write_corpus  # noqa: E402
+from loopback import loopback  # noqa: E402
 from treemem import pss_kb, tree  # noqa: E402
 
 DIGEST = [sys.executable, "-m", "digest"]
@@ -199,14 +200,8 @@ def serve(root: Path, counter: Counter) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(Handler) as url:
+        yield url
 
 
 # --- the browser side ---------------------------------------------------------------------
