@@ -329,18 +329,23 @@ def test_new_days_rewrite_only_the_pieces_they_must(generated: Project, tmp_path
         before = after
 
 
-def test_a_note_on_an_old_day_changes_no_piece(generated: Project, tmp_path: Path) -> None:
-    """Only the version of its block's details files changes, in the manifest."""
+def test_a_note_on_an_old_day_changes_no_piece(
+    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notes are not searched: adding one changes no file, and no paper is analysed again."""
     cache = tmp_path / "cache"
     before = files_of(generated, cache)
+    analysed: list[int] = []
+    real = search.analyze
+    monkeypatch.setattr(search, "analyze", lambda docs: analysed.append(len(docs)) or real(docs))
     page = sorted(generated.digests_dir.glob("*.md"))[3]
     text = page.read_text(encoding="utf-8")
     start = text.index("\n### ")
     end = text.index("\n### ", start + 1)  # the note goes under the first paper's abstract
     page.write_text(text[:end].rstrip("\n") + "\n\nA note.\n" + text[end:], encoding="utf-8")
     after = files_of(generated, cache)
-    changed = {p for p in set(after) | set(before) if before.get(p) != after.get(p)}
-    assert changed == {f"{SEARCH_DIR}/manifest.js"}
+    assert after == before
+    assert analysed == []
 
 
 def test_an_edited_old_paper_changes_its_pieces_and_matches_a_cold_build(

@@ -41,11 +41,39 @@ def test_a_build_caches_every_digest_page(built: Project) -> None:
 
 def test_an_unchanged_page_is_read_from_the_cache(built: Project) -> None:
     entry = cached_pages(built)[0]
-    stamp, token, day = pickle.loads(entry.read_bytes())
+    stamp, token, day, papers = pickle.loads(entry.read_bytes())
     marked = replace(day, title="Only the cache says this")
-    entry.write_bytes(pickle.dumps((stamp, token, marked)))
+    entry.write_bytes(pickle.dumps((stamp, token, marked, papers)))
     stored = load_stored_days(built.digests_dir, built.cache_dir)
     assert stored[day.date].day == marked
+    assert stored[day.date].papers_token == papers  # taken from the cache, not worked out
+
+
+def test_an_old_cache_entry_without_a_papers_token_is_read_again(built: Project) -> None:
+    fresh = load_stored_days(built.digests_dir)
+    for entry in cached_pages(built):
+        stamp, token, day, _ = pickle.loads(entry.read_bytes())
+        entry.write_bytes(pickle.dumps((stamp, token, day)))
+    assert load_stored_days(built.digests_dir, built.cache_dir) == fresh
+
+
+def test_the_papers_token_ignores_notes_but_not_text(built: Project) -> None:
+    page = sorted(built.digests_dir.glob("*.md"))[0]
+    text = page.read_text(encoding="utf-8")
+    start = text.index("\n### ")
+    end = text.find("\n### ", start + 1)
+    end = len(text) if end < 0 else end
+
+    def token_of(new_text: str) -> tuple[str, str]:
+        page.write_text(new_text, encoding="utf-8")
+        stored = next(iter(load_stored_days(built.digests_dir).values()))
+        return stored.token, stored.papers_token
+
+    token, papers = token_of(text)
+    noted = token_of(text[:end].rstrip("\n") + "\n\nA note of mine.\n" + text[end:])
+    assert noted[0] != token and noted[1] == papers
+    retitled = token_of(text.replace("\n### ", "\n### Renamed: ", 1))
+    assert retitled[1] != papers
 
 
 def test_a_changed_page_is_read_again(built: Project) -> None:

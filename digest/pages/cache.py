@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import pickle
 from collections.abc import Callable
@@ -48,6 +49,14 @@ class StoredDay:
     day: Day
     token: str
     """SHA-1 of the page's bytes: what the page says, for deciding what to rebuild."""
+    papers_token: str = ""
+    """What the page says of its papers' text, themes and authors, but not its notes or why
+    lines (worked out when empty): search is made of that alone, so a note added to an old
+    day does not make the build analyse its papers again."""
+
+    def __post_init__(self) -> None:
+        if not self.papers_token:
+            object.__setattr__(self, "papers_token", papers_token(self.day))
 
     def read_text(self) -> str:
         """Return the page's text (read when needed: to check hand edits before a rewrite)."""
@@ -55,6 +64,8 @@ class StoredDay:
 
 
 Stamp = tuple[int, int]
+Entry = tuple[Stamp, str, Day, str]
+"""A cache entry: the page's stamp, token, parsed day and papers token."""
 
 
 def load_stored_days(
@@ -90,26 +101,27 @@ class DayCache:
         stamp = _stamp(path)
         cached = self._load(path.name)
         if cached is not None and cached[0] == stamp:
-            return StoredDay(path, cached[2], cached[1])
+            return StoredDay(path, cached[2], cached[1], cached[3])
         token, day = parse_page(path)
-        self._store(path.name, (stamp, token, day))
-        return StoredDay(path, day, token)
+        page = StoredDay(path, day, token)
+        self._store(path.name, (stamp, token, day, page.papers_token))
+        return page
 
     def remember(self, page: StoredDay) -> StoredDay:
         """Cache a page just written (its day and token known), so nobody parses it again."""
-        self._store(page.path.name, (_stamp(page.path), page.token, page.day))
+        self._store(page.path.name, (_stamp(page.path), page.token, page.day, page.papers_token))
         return page
 
-    def _load(self, name: str) -> tuple[Stamp, str, Day] | None:
+    def _load(self, name: str) -> Entry | None:
         if self.folder is None:
             return None
         try:
             entry = pickle.loads((self.folder / f"{name}.pickle").read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             return None
-        return entry if isinstance(entry, tuple) and len(entry) == 3 else None
+        return entry if isinstance(entry, tuple) and len(entry) == 4 else None
 
-    def _store(self, name: str, entry: tuple[Stamp, str, Day]) -> None:
+    def _store(self, name: str, entry: Entry) -> None:
         if self.folder is None:
             return
         if self.later is not None:
@@ -118,7 +130,7 @@ class DayCache:
             self._write(self.folder / f"{name}.pickle", entry)
 
     @staticmethod
-    def _write(path: Path, entry: tuple[Stamp, str, Day]) -> None:
+    def _write(path: Path, entry: Entry) -> None:
         try:
             write_atomic(path, pickle.dumps(entry, protocol=5), durable=False)
         except OSError as exc:
@@ -136,6 +148,15 @@ class DayCache:
 def _stamp(path: Path) -> Stamp:
     stat = path.stat()
     return (stat.st_size, stat.st_mtime_ns)
+
+
+def papers_token(day: Day) -> str:
+    """Hash each paper's section, id, title, abstract, themes line and authors, in page order."""
+    parts = [
+        [section, p.id, p.title, p.abstract, list(p.themes), list(p.meta.authors or ())]
+        for section, p in day.placed_papers()
+    ]
+    return sha1_hex(json.dumps(parts, ensure_ascii=False).encode("utf-8"))
 
 
 def parse_page(path: Path) -> tuple[str, Day]:

@@ -65,7 +65,9 @@ class LoadedDay:
     day: Day
     placed: tuple[Placed, ...]
     token: str = ""
-    """Fingerprint of the page's content (see :class:`digest.store.StoredDay`)."""
+    """Fingerprint of the page's content (see :class:`digest.pages.cache.StoredDay`)."""
+    papers_token: str = ""
+    """Fingerprint of its papers' searchable text alone (no notes); empty in memory."""
 
     @property
     def date(self) -> dt.date:
@@ -118,16 +120,16 @@ def load_library(
 
 def library_from(stored: dict[dt.date, StoredDay], themes: tuple[Theme, ...]) -> Library:
     """Join the appearances of each paper in already-read digest pages into one record."""
-    days = tuple(_loaded(stored[d].day, stored[d].token) for d in sorted(stored))
+    days = tuple(_loaded(stored[d]) for d in sorted(stored))
     return Library(days, _records(days), themes)
 
 
-def _loaded(day: Day, token: str) -> LoadedDay:
+def _loaded(page: StoredDay) -> LoadedDay:
     placed = tuple(
         Placed(section, paper, effective_themes(section, paper.themes))
-        for section, paper in day.placed_papers()
+        for section, paper in page.day.placed_papers()
     )
-    return LoadedDay(day, placed, token)
+    return LoadedDay(page.day, placed, page.token, page.papers_token)
 
 
 def _records(days: tuple[LoadedDay, ...]) -> dict[str, Record]:

@@ -141,13 +141,14 @@ def sha(text: str) -> str:
 def search_docs(library: Library) -> list[SearchDoc]:
     """Return every paper as a search document, oldest first: the order lunr numbers them in.
 
-    A paper is made from its digest pages alone; their content hashes name it without hashing
-    its text again (without them, in a library built in memory, its text is hashed). This runs
+    A paper is made from its digest pages alone; their papers tokens (a hash of what each page
+    says of its papers, notes left out) name it without hashing its text again (without them,
+    in a library built in memory, its text is hashed). This runs
     for all 50,000 papers on every build, so it keeps to dictionary lookups.
     """
     names = library.theme_names
     records = sorted(library.records.values(), key=lambda r: (r.dates[0], r.id))
-    pages = {day.date: day.token for day in library.days}
+    pages = {day.date: day.papers_token for day in library.days}  # notes are not searched
     dates = {day.date: day.date.isoformat() for day in library.days}
     texts: dict[tuple[str, ...], str] = {}  # a few combinations of themes for 50,000 papers
     docs = []
