@@ -382,3 +382,39 @@ def test_unchanged_blocks_are_not_analysed_again(
     new_day(generated, 7)
     files_of(generated, cache)
     assert len(analysed) == 1  # the block (half month) the new day is in
+
+
+def _site_search_files(site: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(site)): p.read_bytes()
+        for p in sorted((site / SEARCH_DIR).rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_build_that_changed_no_searchable_text_assembles_nothing(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note (or a template) changes pages, not the index: its pieces are kept as they are;
+    a piece missing from the site makes the next build assemble the index again."""
+    from digest.build import run as build_run
+
+    project = Project.find(tiny)
+    build_run.build(project)
+    before = _site_search_files(project.site_dir)
+    assembled: list[int] = []
+    real = build_run.index_files
+    monkeypatch.setattr(
+        build_run, "index_files", lambda plan: assembled.append(1) or real(plan)
+    )
+    page = sorted(project.digests_dir.glob("*.md"))[0]
+    page.write_text(page.read_text(encoding="utf-8") + "\nA note at the end.\n", "utf-8")
+    report = build_run.build(project)
+    assert report.written >= 1 and assembled == []
+    assert _site_search_files(project.site_dir) == before
+    piece = next(p for p in before if "/t/" in p)
+    (project.site_dir / piece).unlink()
+    page.write_text(page.read_text(encoding="utf-8") + "\nAnother note.\n", "utf-8")
+    build_run.build(project)
+    assert assembled == [1]
+    assert _site_search_files(project.site_dir) == before

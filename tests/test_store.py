@@ -74,6 +74,9 @@ def test_the_papers_token_ignores_notes_but_not_text(built: Project) -> None:
     assert noted[0] != token and noted[1] == papers
     retitled = token_of(text.replace("\n### ", "\n### Renamed: ", 1))
     assert retitled[1] != papers
+    themes_line = text.index("\n", text.index("\n- themes: ", start) + 1)
+    cut = token_of(text[:themes_line] + "\n- truncated: yes" + text[themes_line:])
+    assert cut[1] != papers  # a record prefers a whole abstract: search must see the flag
 
 
 def test_a_changed_page_is_read_again(built: Project) -> None:

@@ -33,7 +33,7 @@ from digest.site.search import SearchPlan, plan_search
 from digest.site.templates import template_dirs
 from digest.site.views import Views
 from digest.text import plural
-from digest.urls import SEARCH_DIR, check_base_url
+from digest.urls import SEARCH_DIR, SEARCH_MANIFEST, check_base_url
 
 Progress = Callable[[int, int], None]
 Say = Callable[[str], None]
@@ -154,9 +154,13 @@ def write_site(
     search = plan_search(library, search_cache)
 
     def index() -> None:  # the pieces, keyed: made only if the last build's differ
+        whole = search.index_key()  # the manifest carries it: all pieces kept, or each checked
+        if writer.keep_all(f"{SEARCH_DIR}/", SEARCH_MANIFEST, whole, but=f"{SEARCH_DIR}/d/"):
+            return
         for file in index_files(search):
-            if not file.key or not writer.keep(file.path, file.key):
-                writer.add(file.path, file.read(), file.key or None)
+            key = whole if file.path == SEARCH_MANIFEST else file.key
+            if not key or not writer.keep(file.path, key):
+                writer.add(file.path, file.read(), key or None)
 
     work = search_work(search, writer)
     run_work(renderer, writer, dirty, work, progress, later, index)

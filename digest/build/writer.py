@@ -92,6 +92,20 @@ class SiteWriter:
         self.keys[site_path] = key
         return True
 
+    def keep_all(self, folder: str, marker: str, key: str, *, but: str) -> bool:
+        """Keep every file the last build wrote under ``folder`` (except under ``but``) if it
+        wrote ``marker`` under ``key`` and all of them are still there; else keep none."""
+        if self.old_keys.get(marker) != key:
+            return False
+        paths = [p for p in self.old if p.startswith(folder) and not p.startswith(but)]
+        if not all(self._exists(p) for p in paths):
+            return False
+        for site_path in paths:
+            self.new[site_path] = self.old[site_path]
+            if site_path in self.old_keys:
+                self.keys[site_path] = self.old_keys[site_path]
+        return True
+
     def add(self, site_path: str, data: bytes, key: str | None = None) -> None:
         """Record one output file; stage it unless the same bytes are already in place."""
         if site_path in self.new:

@@ -26,13 +26,17 @@ from digest.pages.format import decode_page, parse_day
 log = logging.getLogger(__name__)
 
 
+ENTRY_FORMAT = 2
+"""Bump when what an entry holds besides the model changes (2: the papers token)."""
+
+
 def cache_format() -> str:
     """Name the shape of what the cache pickles: digest's version and every model field.
 
     A pickled Day from before a field was added would load without it; a new name for any
     change of the model (not only of the version number) keeps such entries from being read.
     """
-    shapes = [__version__]
+    shapes = [__version__, f"entry:{ENTRY_FORMAT}"]
     for model in (Day, Section, Paper, Source, Meta):
         shapes.append(model.__name__ + ":" + ",".join(f.name for f in dataclasses.fields(model)))
     return sha1_hex("|".join(shapes).encode("utf-8"))[:12]
@@ -151,11 +155,12 @@ def _stamp(path: Path) -> Stamp:
 
 
 def papers_token(day: Day) -> str:
-    """Hash each paper's section, id, title, abstract, themes line and authors, in page order."""
-    parts = [
-        [section, p.id, p.title, p.abstract, list(p.themes), list(p.meta.authors or ())]
-        for section, p in day.placed_papers()
-    ]
+    """Hash the date and each paper's section, id, title, abstract (and whether it is cut
+    off: a record takes a whole abstract over a truncated one), themes line and authors."""
+    parts: list[object] = [day.date.isoformat()]
+    for section, p in day.placed_papers():
+        authors = list(p.meta.authors or ())
+        parts.append([section, p.id, p.title, p.abstract, p.truncated, list(p.themes), authors])
     return sha1_hex(json.dumps(parts, ensure_ascii=False).encode("utf-8"))
 
 

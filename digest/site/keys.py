@@ -135,3 +135,14 @@ def search_block_key(version: int, name: str, fields: Sequence[str], parts: Sequ
         [version, name, list(fields), list(parts)], sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha1(data.encode("utf-8")).hexdigest()
+
+
+def search_index_key(settings: Sequence[object], block_keys: Sequence[str]) -> str:
+    """Key the whole search index but the details files: its settings and every block's key.
+
+    The pieces and the manifest are made of the block analyses (each a pure function of its
+    block, named by its key), the layout, the fields and the themes offered: equal keys, equal
+    files, so a build that changed no searchable text keeps them all without assembling.
+    """
+    data = json.dumps([list(settings), list(block_keys)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()

@@ -47,11 +47,8 @@ from typing import Any
 from digest.fsutil import write_atomic
 from digest.model import OTHER
 from digest.pages.library import Library
-from digest.site.keys import search_block_key, search_doc_token
-from digest.site.lunr import (
-    Analysis,
-    analyze_block,
-)
+from digest.site.keys import search_block_key, search_doc_token, search_index_key
+from digest.site.lunr import LUNR_VERSION, Analysis, analyze_block
 from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
@@ -295,6 +292,12 @@ class SearchPlan:
     themes: tuple[tuple[str, str], ...]
     """(slug, name) of every theme the filters offer, "Other" last."""
     cache_dir: Path | None
+
+    def index_key(self) -> str:
+        """Name what the pieces and the manifest are made of (see ``search_index_key``)."""
+        fields = [[f.name, f.boost, f.positional] for f in FIELDS]
+        settings = [FORMAT, LUNR_VERSION, repr(LAYOUT), fields, [list(t) for t in self.themes]]
+        return search_index_key(settings, [block.key for block in self.blocks])
 
     def details(self) -> Iterator[tuple[str, str, int, int]]:
         """Yield (path, key, block, paper within block) of every paper's details file.
