@@ -396,3 +396,64 @@ def test_results_arriving_do_not_move_the_page(page: Any, sample_site: Path, wid
     )
     assert shift < 0.02, shift
     assert page.locator("#search-filters").is_visible()
+
+
+def test_words_that_are_object_names_search_like_any_other(page: Any, project: Path) -> None:
+    """Maps keyed by words had prototypes: "constructor" crashed, "__proto__" broke others."""
+    site = site_with(
+        project,
+        [
+            ("A Constructor for Graphs", "We build a constructor and call toString on nodes."),
+            ("The __proto__ Pollution Study", "Objects, prototypes and their length."),
+            ("Plain Quantization", "Weights in four bits."),
+        ],
+    )
+    page.goto(search_url(site))
+    for word, expected in [
+        ("constructor", ["A Constructor for Graphs"]),
+        ("tostring", ["A Constructor for Graphs"]),
+        ("__proto__", ["The __proto__ Pollution Study"]),
+        ("hasOwnProperty", []),
+        ("valueOf", []),
+        ("length", ["The __proto__ Pollution Study"]),
+    ]:
+        assert [r["title"] for r in query(page, word)] == expected, word
+    assert len(query(page, "*")) == 3
+    page.goto(search_url(site, "constructor"))
+    assert matched(status(page)) == 1
+    assert page.errors == []
+
+
+def test_punctuation_around_a_plain_word_is_ignored(page: Any, sample_site: Path) -> None:
+    page.goto(search_url(sample_site))
+    plain = query(page, "quantization")
+    assert len(plain) == 40
+    for text in ["quantization,", "(quantization)", '"quantization"']:
+        assert query(page, text) == plain, text
+    assert page.evaluate("digestSearch.lunr('quantization,').then(r => r.length)") == 0  # exact
+
+
+def test_a_piece_that_failed_to_load_is_tried_again(page: Any, project: Path) -> None:
+    site = site_with(project, [("Zeppelin Tokenizers", "A tokenizer for zeppelin logs.")])
+    pieces = sorted((site / "assets" / "search" / "t").glob("*.js"))
+    hidden = [p.rename(p.with_suffix(".gone")) for p in pieces]
+    page.goto(search_url(site))
+    failed = page.evaluate("digestSearch.query('zeppelin').then(() => 'ok', e => String(e))")
+    assert "could not be loaded" in failed
+    for path in hidden:
+        path.rename(path.with_suffix(".js"))
+    assert [r["title"] for r in query(page, "zeppelin")] == ["Zeppelin Tokenizers"]
+
+
+def test_a_missing_manifest_ends_with_a_message(page: Any, project: Path) -> None:
+    site = site_with(project, [("Zeppelin Tokenizers", "A tokenizer for zeppelin logs.")])
+    (site / "assets" / "search" / "manifest.js").unlink()
+    page.goto(search_url(site, "zeppelin"))
+    page.wait_for_function(
+        "document.getElementById('search-status').textContent.includes('could not be loaded')"
+    )
+    assert not page.locator("#search-filters").is_visible()
+    page.goto((site / "index.html").as_uri())
+    page.fill("#site-search", "zeppelin")
+    page.wait_for_timeout(300)  # no hang, no uncaught error: the box simply shows nothing
+    assert all("ERR_FILE_NOT_FOUND" in e for e in page.errors)  # the missing file, no exception

@@ -330,7 +330,9 @@ class SearchPlan:
 def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
     """Number the papers, cut them into blocks and find the themes: what the index is made of."""
     docs = search_docs(library)
-    themes = tuple((s, library.theme_name(s)) for s in (*library.theme_slugs(), OTHER))
+    used = {slug for doc in docs for slug in doc.themes or (OTHER,)}  # as the site's theme list
+    slugs = [s for s in (*library.theme_slugs(), OTHER) if s in used]
+    themes = tuple((s, library.theme_name(s)) for s in slugs)
     return SearchPlan(tuple(docs), tuple(blocks(docs)), themes, cache_dir)
 
 

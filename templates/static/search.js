@@ -30,12 +30,16 @@
 
   var manifest = null;
   var base = "";
-  var waiting = [];          // callbacks for when the manifest is in
-  var pieces = {};           // name -> Promise of its data
-  var arrived = {};          // name -> resolve
-  var postingsCache = {};    // term -> Promise of its postings
-  var preparedCache = {};    // query string -> Promise of its prepared form
-  var detailsCache = {};     // paper number -> Promise of its details
+  var waiting = [];          // [resolve, reject] of those waiting for the manifest
+  var manifestError = null;
+  /* Maps keyed by words and query text have no prototype: "constructor" or "__proto__" is a
+   * word like any other, not an inherited property. */
+  function dict() { return Object.create(null); }
+  var pieces = dict();       // name -> Promise of its data
+  var arrived = dict();      // name -> resolve
+  var postingsCache = dict();  // term -> Promise of its postings
+  var preparedCache = dict();  // query string -> Promise of its prepared form
+  var detailsCache = dict();   // paper number -> Promise of its details
 
   var api = window.digestSearch = window.digestSearch || {};
   api.firstResultsAt = null;
@@ -47,12 +51,19 @@
     manifest = data;
     manifest.fieldNames = data.fields.map(function (f) { return f[0]; });
     manifest.dayTable = dayTable(data.days);
-    waiting.splice(0).forEach(function (call) { call(); });
+    waiting.splice(0).forEach(function (calls) { calls[0](); });
+  };
+
+  /* The manifest's script tag calls this when it fails to load: searches end with a message
+   * instead of waiting for ever. */
+  api.manifestFailed = function () {
+    manifestError = new Error("the search index could not be loaded (manifest)");
+    waiting.splice(0).forEach(function (calls) { calls[1](manifestError); });
   };
 
   api.piece = function (name, data) {
     if (data.terms && typeof data.terms[0] !== "string") {
-      data.byTerm = {};
+      data.byTerm = dict();
       data.terms.forEach(function (entry) { data.byTerm[entry[0]] = entry; });
     }
     if (arrived[name]) { arrived[name](data); delete arrived[name]; }
@@ -64,7 +75,9 @@
   function ready() {
     return new Promise(function (resolve, reject) {
       if (typeof lunr === "undefined") { reject(new Error("lunr.js did not load")); return; }
-      if (manifest) { resolve(); } else { waiting.push(resolve); }
+      if (manifest) { resolve(); } else if (manifestError) { reject(manifestError); } else {
+        waiting.push([resolve, reject]);
+      }
     });
   }
 
@@ -76,7 +89,11 @@
         script.src = base + name + ".js" + (version ? "?v=" + version : "");
         script.onload = function () {
           script.remove();
-          if (arrived[name]) { delete arrived[name]; reject(new Error("bad piece " + name)); }
+          if (arrived[name]) {
+            delete arrived[name];
+            delete pieces[name];
+            reject(new Error("bad piece " + name));
+          }
         };
         script.onerror = function () {
           script.remove();
@@ -186,6 +203,7 @@
       postingsCache[term] = piecesFor(term, term).then(function (loaded) {
         return termPostings(term, loaded);
       });
+      postingsCache[term].catch(function () { delete postingsCache[term]; });  // try again later
     }
     return postingsCache[term];
   }
@@ -258,7 +276,7 @@
         manifest.tails.map(function (t) { return load(t[1]); }))) :
       piecesFor(want.from, want.to);
     return loading.then(function (loaded) {
-      var seen = {};
+      var seen = dict();
       var candidates = [];
       loaded.forEach(function (piece) {
         piece.terms.forEach(function (entry) {
@@ -282,10 +300,10 @@
         var query = parse(text);
         var needs = wants(query);
         return Promise.all(needs.map(expand)).then(function (lists) {
-          var unique = {};
+          var unique = dict();
           lists.forEach(function (list) { list.forEach(function (term) { unique[term] = true; }); });
           return Promise.all(Object.keys(unique).map(postings)).then(function (found) {
-            var byTerm = {};
+            var byTerm = dict();
             found.forEach(function (t) { if (t) { byTerm[t.term] = t; } });
             needs.forEach(function (want, i) {
               want.terms = lists[i].filter(function (term) { return byTerm[term]; });
@@ -518,6 +536,7 @@
         return {ref: data[0], title: data[1], abstract: data[2], themes: data[3], authors: data[4],
                 date: day[1], url: root() + "papers/" + data[0] + ".html"};
       });
+      detailsCache[doc].catch(function () { delete detailsCache[doc]; });
     }
     return detailsCache[doc];
   }
@@ -642,8 +661,17 @@
     return phrase.concat(rest, others);
   }
 
+  /* Words as the index holds them: a query in plain words loses the punctuation around them
+   * ("quantization," or "(NeRF)" finds what quantization and nerf find), as lunr.py's trimmer
+   * took it off the indexed text; a query in lunr's syntax runs as written. */
+  function plainText(text) {
+    var words = plainWords(text);
+    return words && words.length ? words.map(function (w) { return w.word; }).join(" ") : text;
+  }
+
   /* Every result, ranked as the search box ranks them. */
   function ranked(text) {
+    text = plainText(text);
     var asked = plan(text);
     if (!asked) { return hits(text).then(function (found) { return found.hits; }); }
     return Promise.all([prepare(asked.every), prepare(text)]).then(function (both) {
@@ -654,6 +682,7 @@
   /* The first k of those, sooner: lunr ranks candidates first (see candidates()). The papers
    * with the phrase in their title all are candidates, and so are the first k of the others. */
   function rankedFirst(text, k) {
+    text = plainText(text);
     var asked = plan(text);
     if (!asked) { return prepare(text).then(function (p) { return firstRun(p, k); }); }
     return Promise.all([prepare(asked.every), prepare(text)]).then(function (both) {
@@ -741,7 +770,7 @@
   }
 
   function termSet(result) {
-    var set = {};
+    var set = dict();
     (result.terms || []).forEach(function (t) { set[t] = true; });
     return set;
   }
@@ -828,6 +857,7 @@
     var query = raw.trim();
     if (query === state.query) { return; }
     state.query = query;
+    state.openFirst = false;  // Enter opens the first result of what it was pressed for
     state.limit = PAGE;
     writeUrl(typing);
     update();
@@ -858,15 +888,21 @@
    * the theme pieces are in (first, when a filter needs them to pick what to show). */
   function update() {
     var run = ++state.run;
+    /* The same query again (Show more, a filter, Back): the list stays until the new one is
+     * complete, rather than shrinking to the first ten and growing again. */
+    var again = state.query === state.shownQuery && state.results.length > 0;
     state.done = false;
     state.error = null;
+    state.failed = false;  // a piece that failed to load is tried again
     state.themes = {};
-    state.results = [];
+    if (!again) { state.results = []; }
     if (!state.query) { state.done = true; render(); return; }
     render();
     var current = function () { return run === state.run; };
-    var first = state.filters.length ? Promise.resolve() :
-      rankedFirst(state.query, Math.min(FIRST, state.limit)).then(function (found) {
+    var first = state.filters.length || again ? Promise.resolve() :
+      Promise.resolve().then(function () {
+        return rankedFirst(state.query, Math.min(FIRST, state.limit));
+      }).then(function (found) {
         return current() && withDetails(found, {details: found.length});
       }).then(function (shown) {
         if (shown && current() && !state.done) { state.results = shown; render(); }
@@ -891,6 +927,7 @@
     }).then(function (both) {
       if (!both || !current()) { return; }
       state.results = both[0];
+      state.shownQuery = state.query;
       state.done = true;
       render();
       if (state.openFirst) { openFirst(); }
@@ -898,6 +935,7 @@
       if (!current()) { return; }
       if (err instanceof lunr.QueryParseError) { state.error = err; } else { state.failed = true; state.error = err; }
       state.results = [];
+      state.shownQuery = null;
       state.done = true;
       render();
     });
@@ -925,6 +963,7 @@
     clear(el.suggest);
     el.suggest.hidden = true;
     el.more.hidden = true;
+    el.filters.style.display = state.failed ? "none" : "";  // they cannot work without the index
     if (state.failed) {
       clear(el.results);
       setStatus("The search index could not be loaded; browse the archive or the themes instead.");
@@ -981,7 +1020,7 @@
       label.appendChild(document.createTextNode(" " + theme.name + " "));
       var n = document.createElement("span");
       n.className = "count";
-      n.textContent = String(counts[theme.slug] || 0);
+      n.textContent = state.query ? String(counts[theme.slug] || 0) : "";
       label.appendChild(n);
       el.filters.appendChild(label);
     });

@@ -508,6 +508,9 @@
     var script = document.createElement("script");
     script.src = urls[0];
     script.onload = function () { loadAll(urls.slice(1)); };
+    script.onerror = function () {  // the searches waiting for the manifest end, with a message
+      if (window.digestSearch && window.digestSearch.manifestFailed) { window.digestSearch.manifestFailed(); }
+    };
     document.head.appendChild(script);
   }
 
