@@ -99,7 +99,7 @@ def test_related_papers_share_authors_first_and_say_why() -> None:
 def test_a_chart_has_axes_values_and_a_summary() -> None:
     trend = weekly_trend([D1, D2, D3, D3, D3], width=320, height=100)
     assert [t.label for t in trend.values] == ["0", "1", "3"]
-    assert [t.label for t in trend.months] == ["Jan 24"]
+    assert [t.label for t in trend.months] == ["Jan ’24"]
     assert [(b.value, b.show_value) for b in trend.bars] == [(2, True), (3, True)]
     assert all(0 < b.y < trend.baseline for b in trend.bars)
     assert trend.summary.startswith("5 papers in 2 weeks, from the week of 1 Jan 2024")

@@ -321,3 +321,94 @@ def test_stored_stars_are_only_text(browser: Any, rich_site: Path) -> None:
     assert hrefs == [(rich_site.as_uri() + "/")] * 2
     assert problems.seen == []
     ctx.close()
+
+
+def test_bad_stored_data_leaves_the_starred_page_working(browser: Any, rich_site: Path) -> None:
+    ctx = browser.new_context()
+    ctx.add_init_script(
+        "localStorage['digest:stars'] = JSON.stringify({x: {title: 'T', path: 'http://['}});"
+        "localStorage['digest:seen'] = '[]';"
+    )
+    page, problems = open_page(ctx, rich_site, "starred.html")
+    assert page.locator("#starred-list li").count() == 1
+    assert page.eval_on_selector("#starred-list a", "a => a.href") == rich_site.as_uri() + "/"
+    assert page.locator('[data-export="bibtex"]').is_enabled()
+    assert problems.seen == []
+    ctx.close()
+
+
+def test_a_paper_listed_twice_has_one_star(context: Any, project: Path) -> None:
+    """The home page lists a paper under each of its themes: both stars say the same."""
+    from digest.build.run import build
+    from digest.project import Project
+
+    (project / "content" / "raw" / "2024-04-24-x.txt").write_text(
+        "Apr 24, 2024\n\nQuantized Neural Fields\n\n"
+        "We propose post-training quantization of implicit neural representations, "
+        "quantizing the weights of a neural field (INR) to 4-bit with a learned codebook.\n\n",
+        encoding="utf-8",
+    )
+    build(Project.find(project))
+    page, problems = open_page(context, project / "site", "index.html")
+    stars = page.locator("article.card .star")
+    assert stars.count() == 2, "the test needs a paper in two themes"
+    stars.first.click()
+    assert [s.get_attribute("aria-pressed") for s in stars.all()] == ["true", "true"]
+    stars.last.click()
+    assert [s.get_attribute("aria-pressed") for s in stars.all()] == ["false", "false"]
+    assert page.evaluate("localStorage['digest:stars']") == "{}"
+    assert "Quantized Neural Fields" in (stars.first.get_attribute("aria-label") or "")
+    assert problems.seen == []
+
+
+def test_bibtex_keeps_every_field_whatever_the_title(
+    context: Any, project: Path, tmp_path: Path
+) -> None:
+    import bibtexparser
+
+    from digest.build.run import build
+    from digest.project import Project
+
+    title = "Unbalanced } Brace and {Open 100% & $x_1$ Costs"
+    (project / "content" / "raw" / "2024-04-24-x.txt").write_text(
+        f"Apr 24, 2024\n\n{title}\n\nAn abstract about costs.\n\n", encoding="utf-8"
+    )
+    build(Project.find(project))
+    page, problems = open_page(context, project / "site", "days/2024-04-24.html")
+    page.locator("article.card .star").first.click()
+    starred, _ = open_page(context, project / "site", "starred.html")
+    with starred.expect_download() as got:
+        starred.locator('[data-export="bibtex"]').click()
+    (entry,) = bibtexparser.loads(Path(got.value.path()).read_text(encoding="utf-8")).entries
+    assert {"title", "year", "url"} <= set(entry), entry
+    assert "textbraceright" in entry["title"] and "textbraceleft" in entry["title"]
+    assert problems.seen == []
+
+
+def test_the_order_chosen_comes_back_with_the_page(context: Any, project: Path) -> None:
+    """Back or reload restores the select: the cards follow it (and j/k work after it)."""
+    from digest.build.run import build
+    from digest.project import Project
+
+    (project / "content" / "digests").mkdir()
+    (project / "content" / "digests" / "2024-05-01.md").write_text(VOTED_DAY, encoding="utf-8")
+    build(Project.find(project))
+    page, problems = open_page(context, project / "site", "days/2024-05-01.html")
+    order = "els => els.map(e => e.id.slice(2, 3))"
+    page.locator('[data-tool="sort"]').select_option("source")
+    assert page.evaluate("document.activeElement.tagName") != "SELECT"
+    page.keyboard.press("j")
+    assert current(page) == "p-aaaaaaaaaaaa"
+    page.reload()  # cards as built (most upvoted); then the browser restores the select
+    assert page.eval_on_selector_all("article.card", order) == ["c", "a", "b"]
+    page.evaluate("document.querySelector('[data-tool=sort]').value = 'source'")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    assert page.eval_on_selector_all("article.card", order) == ["a", "b", "c"]
+    assert problems.seen == []
+
+
+def test_s_stars_the_paper_on_its_own_page(context: Any, rich_site: Path) -> None:
+    page, problems = open_page(context, rich_site, "papers/b8816328e490.html")
+    page.keyboard.press("s")
+    assert page.locator(".paper-page .star").get_attribute("aria-pressed") == "true"
+    assert problems.seen == []

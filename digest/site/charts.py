@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from digest.text import plural
+
 WEEKS_SHOWN = 52
 """A chart covers at most the last year of weeks: older bars would be too thin to read."""
 LEFT, RIGHT, TOP, BOTTOM = 30, 4, 14, 18
@@ -112,7 +114,7 @@ def weekly_trend(dates: Sequence[dt.date], width: int, height: int) -> Trend:
                 y=round(baseline - bar_h, 2),
                 width=round(max(slot * 0.8, 0.5), 2),
                 height=round(bar_h, 2),
-                label=f"week of {_day(week)}: {_papers(value)}",
+                label=f"week of {_day(week)}: {plural(value, 'paper')}",
                 value=value,
                 show_value=len(weeks) <= VALUES_UP_TO or value == peak,
             )
@@ -149,7 +151,7 @@ def _months(weeks: Sequence[dt.date], left: float, slot: float) -> tuple[Tick, .
         if x - last_x < 34:  # a label is about 30 units wide
             continue
         year = i == 0 or week.month == 1
-        ticks.append(Tick(round(x, 2), f"{week:%b}" + (f" {week:%y}" if year else "")))
+        ticks.append(Tick(round(x, 2), f"{week:%b}" + (f" ’{week:%y}" if year else "")))
         last_x = x
     return tuple(ticks)
 
@@ -161,7 +163,7 @@ def _summary(weeks: Sequence[dt.date], shown: dict[dt.date, int], peak: int) -> 
     earlier = len(shown) - len(latest)
     more = f" ({earlier} earlier weeks with papers not listed)" if earlier else ""
     return (
-        f"{_papers(sum(shown.values()))} in {len(weeks)} weeks, from the week of "
+        f"{plural(sum(shown.values()), 'paper')} in {plural(len(weeks), 'week')}, from the week of "
         f"{_day(weeks[0])} to the week of {_day(weeks[-1])}; the busiest week, "
         f"{_day(busiest)}, had {peak}. Weeks with papers{more}: {listed}."
     )
@@ -171,5 +173,3 @@ def _day(date: dt.date) -> str:
     return f"{date.day} {date:%b %Y}"
 
 
-def _papers(count: int) -> str:
-    return f"{count} paper" if count == 1 else f"{count} papers"

@@ -36,8 +36,8 @@
   function load(key, fallback) {
     if (!store) { return fallback; }
     try {
-      var value = JSON.parse(store.getItem(key));
-      return value && typeof value === "object" ? value : fallback;
+      var value = JSON.parse(store.getItem(key));  // an array is not what we wrote: start again
+      return value && typeof value === "object" && !Array.isArray(value) ? value : fallback;
     } catch (e) {
       return fallback;
     }
@@ -170,8 +170,7 @@
   }
 
   function toggleStar(card) {
-    var button = card.querySelector(".star");
-    if (!button) { return; }
+    if (!card.querySelector(".star")) { return; }
     var all = stars();
     var id = card.dataset.id;
     if (all[id]) {
@@ -181,7 +180,16 @@
       all[id].starred = Date.now();
     }
     save(KEYS.stars, all);
-    setStar(button, Boolean(all[id]));
+    showStars(all);
+  }
+
+  /* Every star button as storage says: a paper can have two cards (the home page lists it
+   * under each of its themes), and another tab may have starred it. */
+  function showStars(all) {
+    papers().forEach(function (card) {
+      var button = card.querySelector(".star");
+      if (button) { setStar(button, Boolean(all[card.dataset.id])); }
+    });
     updateStarCount();
   }
 
@@ -192,10 +200,10 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "star";
-      button.setAttribute("aria-label", "Star");
+      var title = card.querySelector(".paper-title");
+      button.setAttribute("aria-label", "Star: " + (title ? title.textContent.trim() : card.dataset.id));
       setStar(button, Boolean(all[card.dataset.id]));
       button.addEventListener("click", function () { toggleStar(card); });
-      var title = card.querySelector(".paper-title");
       if (title) {
         title.insertAdjacentElement("afterend", button); // next in the tab order
       } else {
@@ -231,7 +239,8 @@
   }
 
   function siteUrl(path) {
-    var url = new URL(path, root);
+    var url;
+    try { url = new URL(path, root); } catch (e) { return root.href; }  // storage is only text
     return /^(https?|file):$/.test(url.protocol) ? url.href : root.href;
   }
 
@@ -293,10 +302,12 @@
     });
   }
 
+  /* Text as BibTeX reads it. Braces become commands, not \{ \}: BibTeX counts an escaped
+   * brace too, so one unbalanced brace in a title would end the field early. */
+  var BIB = { "\\": "\\textbackslash{}", "^": "\\^{}", "~": "\\~{}",
+              "{": "\\textbraceleft{}", "}": "\\textbraceright{}" };
   function bibEscape(text) {
-    return String(text).replace(/[\\{}%&$#_^~]/g, function (c) {
-      return { "\\": "\\textbackslash{}", "^": "\\^{}", "~": "\\~{}" }[c] || "\\" + c;
-    });
+    return String(text).replace(/[\\{}%&$#_^~]/g, function (c) { return BIB[c] || "\\" + c; });
   }
 
   function bibAuthor(name) {
@@ -391,7 +402,13 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-tool]"), function (tool) {
       var kind = tool.dataset.tool;
       if (kind === "sort") {
-        tool.addEventListener("change", function () { sortCards(tool.value); });
+        tool.addEventListener("change", function () { sortCards(tool.value); tool.blur(); });
+        var restored = function () {  // Back or reload may restore the select, not the order
+          var listed = tool.querySelector("option[selected]");
+          if (listed && tool.value !== listed.value) { sortCards(tool.value); }
+        };
+        restored();
+        window.addEventListener("pageshow", restored);
       } else if (kind === "expand") {
         tool.addEventListener("click", function () {
           var open = tool.getAttribute("aria-pressed") !== "true";
@@ -401,7 +418,8 @@
       } else if (kind === "new") {
         if (fresh < 0) {
           tool.disabled = true;
-          tool.title = "This is your first visit: nothing to compare with yet.";
+          tool.title = store ? "This is your first visit: nothing to compare with yet." :
+            "This browser keeps no reading state for this site (storage is off).";
         }
         tool.addEventListener("click", function () {
           showOnlyNew(tool.getAttribute("aria-pressed") !== "true");
@@ -451,7 +469,8 @@
   function currentCard() {
     var focused = document.activeElement && document.activeElement.closest &&
       document.activeElement.closest("article.card");
-    return focused || (current && current.offsetParent !== null ? current : null);
+    return focused || (current && current.offsetParent !== null ? current : null) ||
+      document.querySelector("article.paper-page[data-id]");  // a paper's own page: that paper
   }
 
   function move(step) {
@@ -542,4 +561,9 @@
   window.addEventListener("hashchange", openTarget);
   watchSeen();
   wireHeaderSearch();
+  if (store) {
+    window.addEventListener("storage", function (event) {  // starred in another tab
+      if (event.key === KEYS.stars) { showStars(stars()); }
+    });
+  }
 })();
