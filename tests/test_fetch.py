@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,7 +54,8 @@ def test_fetch_saves_each_missing_day_and_ingests_it(
     result = cli("fetch", "--since", "2024-01-17", "--endpoint", api.url, cwd=fetching)
     assert result.code == 0, result.err
     assert api.dates() == [*RECORDED_DAYS, "2024-01-22"]  # one request a day
-    assert saved(fetching) == [f"{d}.hf.json" for d in [*RECORDED_DAYS, "2024-01-22"]]
+    today = "2024-01-22.partial.hf.json"  # not over yet: a later fetch saves the whole day
+    assert saved(fetching) == [*(f"{d}.hf.json" for d in RECORDED_DAYS), today]
     assert list(pages(fetching)) == ["2024-01-17.md", "2024-01-18.md", "2024-01-19.md"]
     lines = result.out.splitlines()
     assert lines[0] == "2024-01-17: 3 papers, saved content/raw/2024-01-17.hf.json"
@@ -207,3 +210,39 @@ def test_fetch_options_are_checked(fetching: Path, cli: Cli) -> None:
         bad.err
         == "digest: error: the endpoint must start with http:// or https://, got 'ftp://x'\n"
     )
+
+
+def test_a_day_fetched_early_is_completed_after_a_checkout(
+    fetching: Path, api: RecordedApi, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily workflow commits the morning's response and checks it out the next day,
+    which gives the file a new time: the name, not the time, says the day was not over."""
+    cli("fetch", "--date", "2024-01-22", "--endpoint", api.url, cwd=fetching)
+    raw = fetching / "content" / "raw"
+    for path in raw.glob("*.json"):
+        os.utime(path)  # what a fresh checkout does
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(utc(2024, 1, 23, 7)))
+    api.requests.clear()
+    result = cli("fetch", "--since", "2024-01-22", "--endpoint", api.url, cwd=fetching)
+    assert result.code == 0, result.err
+    assert api.dates() == ["2024-01-22", "2024-01-23"]
+    assert saved(fetching) == ["2024-01-22.hf.json", "2024-01-23.partial.hf.json"]
+
+
+def test_the_day_asked_for_is_the_day_listed(tmp_path: Path, cli: Cli) -> None:
+    """A saved response is the list of the day its name starts with (the ?date= asked for),
+    whatever the entries' publishedAt says (it can be the arXiv date)."""
+    entry = {
+        "paper": {"id": "2401.00042", "title": "Listed Late", "summary": "An abstract.",
+                  "authors": [], "publishedAt": "2024-01-15T18:59:00.000Z",
+                  "submittedOnDailyAt": "2024-01-17T03:00:00.000Z"},
+        "publishedAt": "2024-01-15T18:59:00.000Z", "title": "Listed Late",
+    }  # fmt: skip
+    named = tmp_path / "2024-01-18.hf.json"
+    named.write_text(json.dumps([entry]), encoding="utf-8")
+    unnamed = tmp_path / "response.json"
+    unnamed.write_text(json.dumps([entry]), encoding="utf-8")
+    for path, day in [(named, "2024-01-18"), (unnamed, "2024-01-17")]:
+        result = cli("parse", "--json", path)
+        assert result.code == 0, result.err
+        assert [r["date"] for r in json.loads(result.out)] == [day]

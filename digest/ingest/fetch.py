@@ -63,9 +63,14 @@ class FetchedDay:
     papers: int
 
 
-def response_path(raw_dir: Path, date: dt.date) -> Path:
-    """Return where the response of ``date`` is saved (its name starts with the date)."""
-    return raw_dir / f"{date.isoformat()}{SUFFIX}"
+def response_path(raw_dir: Path, date: dt.date, *, partial: bool = False) -> Path:
+    """Return where the response of ``date`` is saved (its name starts with the date).
+
+    A response fetched before the day ended (UTC) may still grow: it is saved as
+    ``DATE.partial.hf.json`` until a later fetch replaces it with the whole day. The name
+    says it, not the file's time, which a git checkout (the daily workflow's) resets.
+    """
+    return raw_dir / f"{date.isoformat()}{'.partial' if partial else ''}{SUFFIX}"
 
 
 def fetch_settings(config: FetchConfig, endpoint: str | None = None) -> FetchSettings:
@@ -95,17 +100,12 @@ def days_to_fetch(
     else:
         first = since or today - dt.timedelta(days=DEFAULT_DAYS - 1)
         wanted = [first + dt.timedelta(days=n) for n in range((today - first).days + 1)]
-    return [day for day in wanted if not is_saved(response_path(raw_dir, day), day)]
+    return [day for day in wanted if not response_path(raw_dir, day).is_file()]
 
 
-def is_saved(path: Path, date: dt.date) -> bool:
-    """Tell whether a day's saved response is final: fetched after the day was over (UTC)."""
-    try:
-        fetched = path.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    day_end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), dt.UTC)
-    return fetched >= day_end.timestamp()
+def day_over(date: dt.date, now: dt.datetime) -> bool:
+    """Tell whether Hugging Face's list for ``date`` is final: the day is over in UTC."""
+    return now >= dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -158,15 +158,20 @@ def fetch_days(
     with Api(settings, sleep) as api:
         for day in days:
             try:
-                fetched.append(_fetch_day(api, response_path(raw_dir, day), day, now))
+                fetched.append(_fetch_day(api, raw_dir, day, now))
             except DigestError as exc:
                 raise FetchError(exc.message, fetched) from None
             done(fetched[-1])
     return fetched
 
 
-def _fetch_day(api: Api, path: Path, day: dt.date, now: Callable[[], dt.datetime]) -> FetchedDay:
+def _fetch_day(
+    api: Api, raw_dir: Path, day: dt.date, now: Callable[[], dt.datetime]
+) -> FetchedDay:
+    """Save the day's response: whole once the day is over, else as a partial one."""
     body = api.daily(day)
+    final = day_over(day, now())
+    path = response_path(raw_dir, day, partial=not final)
     try:
         papers = len(parse_json(body.decode("utf-8"), path))
     except (DigestError, UnicodeDecodeError) as exc:
@@ -175,8 +180,8 @@ def _fetch_day(api: Api, path: Path, day: dt.date, now: Callable[[], dt.datetime
             "nothing was saved for that day"
         ) from None
     write_atomic(path, body)
-    stamp = now().timestamp()
-    os.utime(path, (stamp, stamp))  # when it was fetched: see is_saved
+    if final:  # the whole day replaces what was saved of it early (digest wrote that file)
+        response_path(raw_dir, day, partial=True).unlink(missing_ok=True)
     return FetchedDay(day, path, papers)
 
 

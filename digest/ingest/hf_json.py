@@ -53,13 +53,14 @@ def looks_like_json(text: str) -> bool:
 
 
 def parse_json(text: str, path: Path, *, date: dt.date | None = None) -> list[Entry]:
-    """Parse one saved response; ``date`` overrides the day each paper was listed."""
+    """Parse one saved response; ``date``, or a date the file's name starts with, is the day
+    every paper in it was listed (see :func:`_listed_on`)."""
     fallback = _filename_date(path)
     items = list(_elements(text, path))  # the whole file is valid JSON before any entry is read
     entries = []
     for index, line, item in items:
         paper = _paper(item, index, line, path)
-        listed = date or _listed_on(item, paper, index, line, path, fallback)
+        listed = date or fallback or _listed_on(item, paper, index, line, path)
         entries.append(_entry(item, paper, index, line, path, listed))
     return entries
 
@@ -150,19 +151,18 @@ def _paper(item: Any, index: int, line: int, path: Path) -> dict[str, Any]:
 
 
 def _listed_on(
-    item: dict[str, Any],
-    paper: dict[str, Any],
-    index: int,
-    line: int,
-    path: Path,
-    fallback: dt.date | None,
+    item: dict[str, Any], paper: dict[str, Any], index: int, line: int, path: Path
 ) -> dt.date:
-    """Return the day Hugging Face listed the paper: the entry's ``publishedAt``, in UTC."""
-    for value in (item.get("publishedAt"), paper.get("submittedOnDailyAt")):
+    """Return the day Hugging Face listed the paper, for a file whose name gives no date.
+
+    The day asked for (``--date``, or the date a saved response's name starts with, which is
+    the ``?date=`` digest fetch asked for) wins; else ``submittedOnDailyAt``, the time the
+    paper was put on the daily list, then the entry's ``publishedAt`` (UTC), which may be
+    close to the arXiv date instead.
+    """
+    for value in (paper.get("submittedOnDailyAt"), item.get("publishedAt")):
         if isinstance(value, str) and value.strip():
             return _utc_date(value, index, line, path)
-    if fallback is not None:
-        return fallback
     raise DigestError(
         f"entry {index + 1} has no 'publishedAt' (the day it was listed); pass --date "
         "YYYY-MM-DD or start the file name with the date",
