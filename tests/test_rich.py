@@ -336,6 +336,9 @@ def test_a_theme_sorts_by_upvotes_unless_set_to_source(
     build(Project.find(rich))
     titles = CARD_TITLE.findall(site(rich, "days/2024-02-01.html"))
     assert titles == [f"Quantization Paper {i}" for i in order]
+    home_card = re.compile(r'<h4 class="paper-title"><a href="[^"]+">([^<]+)</a>')
+    home = [t for t in home_card.findall(site(rich, "index.html")) if "Quantization Paper" in t]
+    assert home == titles  # the home page's top cards follow the setting too
 
 
 def test_feeds_carry_the_authors(rich: Path) -> None:

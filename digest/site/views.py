@@ -176,8 +176,9 @@ class Views:
         latest = days[-1] if days else None
         groups: tuple[tuple[ThemeLink, tuple[Card, ...]], ...] = ()
         if latest:
+            top = by_upvotes if self.config.sort == "upvotes" else list  # `sort: source` too
             groups = tuple(
-                (g.theme, tuple(by_upvotes([*g.cards, *g.also])[:HOME_TOP]))
+                (g.theme, tuple(top([*g.cards, *g.also])[:HOME_TOP]))
                 for g in self.day_groups(latest)
                 if g.theme.slug != OTHER
             )
