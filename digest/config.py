@@ -19,7 +19,7 @@ from typing import Any
 
 from digest.errors import DigestError
 from digest.urls import check_base_url
-from digest.yamlfile import line_of, load_yaml
+from digest.yamlfile import line_of, load_yaml, shown
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 """Packaged defaults: settings, themes and templates a project overrides file by file."""
@@ -43,7 +43,7 @@ def setting(default: Any = None, check: Check | None = None, *, key: str | None 
 
 def text(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise DigestError(f"{where} must be text, got {value!r}")
+        raise DigestError(f"{where} must be text, got {shown(value)}")
     return value
 
 
@@ -53,7 +53,7 @@ def whole(minimum: int, maximum: int = 10**6, what: str = "") -> Check:
     def check(value: Any, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             wanted = what or f"a whole number >= {minimum}"
-            raise DigestError(f"{where} must be {wanted}, got {value!r}")
+            raise DigestError(f"{where} must be {wanted}, got {shown(value)}")
         return value
 
     return check
@@ -64,7 +64,7 @@ def number(minimum: float, maximum: float) -> Check:
 
     def check(value: Any, where: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise DigestError(f"{where} must be a number, got {value!r}")
+            raise DigestError(f"{where} must be a number, got {shown(value)}")
         if not minimum <= value <= maximum:
             raise DigestError(f"{where} must be between {minimum} and {maximum}, got {value!r}")
         return float(value)
@@ -75,7 +75,7 @@ def number(minimum: float, maximum: float) -> Check:
 def one_of(*choices: str) -> Check:
     def check(value: Any, where: str) -> str:
         if value not in choices:
-            raise DigestError(f"{where} must be one of {', '.join(choices)}; got {value!r}")
+            raise DigestError(f"{where} must be one of {', '.join(choices)}; got {shown(value)}")
         return str(value)
 
     return check
@@ -234,5 +234,5 @@ def _value(declared: dataclasses.Field[Any], value: Any, where: str, path: Path)
         return check(value, where)
     nested = declared.default_factory  # a section: its schema is the default's type
     if not isinstance(value, dict):
-        raise DigestError(f"{where} must be a mapping of settings, got {value!r}")
+        raise DigestError(f"{where} must be a mapping of settings, got {shown(value)}")
     return _section(nested, value, f"{where}.", path)  # type: ignore[arg-type]

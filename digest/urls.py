@@ -166,6 +166,8 @@ def check_base_url(value: str, what: str = "base_url", path: Path | None = None)
     """Accept an empty base_url (relative links only) or an http(s) URL: the one check of it."""
     if value and not value.startswith(("http://", "https://")):
         raise DigestError(f"{what} must start with http:// or https://, got {value!r}", path)
+    if value and not urlsplit(value).hostname:
+        raise DigestError(f"{what} needs a host name after the scheme, got {value!r}", path)
     return value
 
 

@@ -78,6 +78,8 @@ def load_yaml(path: Path) -> Any:
         raise DigestError("is not UTF-8 text", path) from None
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:  # [[[[... a thousand deep: the parser recurses once a level
+        raise DigestError("is nested too deeply (lists or mappings in each other)", path) from None
     except _AliasError as exc:
         raise DigestError(ALIASES_REFUSED, path, exc.line + 1) from None
     except yaml.YAMLError as exc:
@@ -176,3 +178,13 @@ def without_lines(value: Any) -> Any:
     if isinstance(value, list):
         return [without_lines(v) for v in value]
     return value
+
+
+def shown(value: object) -> str:
+    """Describe a value for an error message: a mapping or a list by its kind, as the loader
+    keeps each mapping's line numbers in it (its repr would show them)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)

@@ -25,6 +25,7 @@ Cli = Callable[..., CliResult]
         ["ingest", "--date", "2024-13-01"],
         ["parse", "x.txt", "--date", "yesterday"],
         ["build", "--base-url", "ftp://x"],
+        ["build", "--base-url", "https://"],  # no host: links would read https:/sitemap.xml
         ["email", "2024-99-99"],
         ["email", "--base-url", "ftp://x"],
         ["email", "--smtp-port", "0"],

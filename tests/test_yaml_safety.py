@@ -133,3 +133,27 @@ def test_yaml_mistakes_are_in_plain_words_on_their_line(
     assert result.err.startswith(f"digest: error: {settings}:{line}: invalid YAML: ")
     assert words in result.err
     assert "<block" not in result.err and "scanning" not in result.err
+
+
+@pytest.mark.parametrize("where", ["digest.yaml", "themes.yaml"])
+def test_deep_nesting_is_an_error_not_a_traceback(cli: Cli, project: Path, where: str) -> None:
+    target = project / "content" / where
+    target.write_text(target.read_text() + "\ndeep: " + "[" * 3000 + "]" * 3000 + "\n")
+    result = cli("build", cwd=project)
+    assert result.code == 1
+    nested = "is nested too deeply (lists or mappings in each other)"
+    assert result.err == f"digest: error: {target}: {nested}\n"
+
+
+@pytest.mark.parametrize("value", ["{a: 1}", "[a, b]"])
+def test_a_mapping_or_list_where_text_belongs_is_named_by_its_kind(
+    cli: Cli, project: Path, value: str
+) -> None:
+    """The loader keeps line numbers in each mapping: an error never shows them."""
+    settings = project / "content" / "digest.yaml"
+    settings.write_text(settings.read_text() + f"\ntitle: {value}\n")
+    result = cli("build", cwd=project)
+    assert result.code == 1
+    kind = "a mapping" if value.startswith("{") else "a list"
+    assert result.err.endswith(f": title must be text, got {kind}\n"), result.err
+    assert "__line" not in result.err

@@ -19,7 +19,15 @@ from typing import Any
 from digest.errors import DigestError
 from digest.ingest.classify import FIELDS, classify, compiled, match_theme, phrase_pattern
 from digest.model import OTHER, PLACES, Cues, Places, Rule, Theme
-from digest.yamlfile import ITEM_LINES, KEY_LINES, LINE_KEY, line_of, line_of_item, load_yaml
+from digest.yamlfile import (
+    ITEM_LINES,
+    KEY_LINES,
+    LINE_KEY,
+    line_of,
+    line_of_item,
+    load_yaml,
+    shown,
+)
 
 __all__ = ["classify", "load_themes", "match_theme", "phrase_pattern"]
 
@@ -115,7 +123,7 @@ def _theme(item: Any, where: dict[str, float], cues: Cues, path: Path) -> Theme:
     name = item.get("name") or slug
     if not isinstance(name, str) or not name.strip() or LINE_BREAKING.search(name):
         raise DigestError(
-            f"theme name must be one line of text, got {name!r}", path, line_of(item, "name")
+            f"theme name must be one line of text, got {shown(name)}", path, line_of(item, "name")
         )
     rules = item.get("match")
     if not isinstance(rules, list) or not rules:
@@ -157,7 +165,7 @@ def _theme_places(
 def _number(item: dict[str, Any], key: str, default: float, path: Path) -> float:
     value = item.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DigestError(f"{key} must be a number, got {value!r}", path, line_of(item, key))
+        raise DigestError(f"{key} must be a number, got {shown(value)}", path, line_of(item, key))
     return float(value)
 
 
