@@ -148,3 +148,22 @@ def test_a_killed_ingests_temporary_pages_are_removed_by_the_next_command(
     assert not any(p.exists() for p in leftovers)
     expected = [".themes-applied", "2024-03-17.md", "2024-04-24.md"]  # pages and the rules' note
     assert sorted(os.listdir(digests)) == expected
+
+
+def test_a_file_digest_did_not_write_is_never_overwritten(
+    tiny: Path, cli: Cli, tmp_path: Path
+) -> None:
+    """A deploy folder's own robots.txt was replaced by the first build into it."""
+    out = tmp_path / "deploy"
+    out.mkdir()
+    (out / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    (out / "CNAME").write_text("digest.example.org\n")
+    result = cli("build", "--out", out, cwd=tiny)
+    assert result.code == 1
+    assert "would overwrite robots.txt, which digest did not write" in result.err
+    assert (out / "robots.txt").read_text() == "User-agent: *\nDisallow: /private/\n"
+    assert sorted(p.name for p in out.iterdir()) == ["CNAME", "robots.txt"]  # nothing else yet
+    assert not staging_folder(out).exists()
+    (out / "robots.txt").unlink()  # moved away: the build goes ahead, and owns its robots.txt
+    assert cli("build", "--out", out, cwd=tiny).code == 0
+    assert (out / "robots.txt").is_file() and (out / "CNAME").is_file()

@@ -152,10 +152,27 @@ class SiteWriter:
         if not self.out.exists():  # a first build: the staging folder becomes the site at once
             os.replace(self.staging, self.out)
             return len(self.staged), len(self.new) - len(self.staged), 0
+        self._refuse_to_overwrite_files_of_others()
         journal = {"moves": self.staged, "removes": stale}
         write_atomic(self.staging / JOURNAL, orjson.dumps(journal))  # the commit point
         finish_commit(self.out, self.staging)
         return len(self.staged), len(self.new) - len(self.staged), len(stale)
+
+    def _refuse_to_overwrite_files_of_others(self) -> None:
+        """Stop before a commit would replace a file no build wrote (a deploy folder's own
+        robots.txt or 404.html): the old site stays as it is."""
+        clashes = [
+            p for p in self.staged if p not in self.written_before and os.path.lexists(self.out / p)
+        ]
+        if clashes:
+            more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+            raise DigestError(
+                f"would overwrite {', '.join(clashes[:3])}{more}, which digest did not write "
+                "(not in its manifest); move such files out of the output folder, or put your "
+                "own version in the project's "
+                "templates/ folder (robots.txt, 404.html) so that digest builds it",
+                self.out,
+            )
 
     def discard(self) -> None:
         """Remove the staging folder (after a commit, or when the build failed).
