@@ -257,14 +257,19 @@ Third.
 """
 
 
-def test_order_by_upvotes_or_as_listed(context: Any, project: Path) -> None:
+def voted_day(context: Any, project: Path) -> tuple[Any, Problems]:
+    """Build a project of one day (VOTED_DAY) and open that day's page."""
     from digest.build.run import build
     from digest.project import Project
 
     (project / "content" / "digests").mkdir()
     (project / "content" / "digests" / "2024-05-01.md").write_text(VOTED_DAY, encoding="utf-8")
     build(Project.find(project))
-    page, problems = open_page(context, project / "site", "days/2024-05-01.html")
+    return open_page(context, project / "site", "days/2024-05-01.html")
+
+
+def test_order_by_upvotes_or_as_listed(context: Any, project: Path) -> None:
+    page, problems = voted_day(context, project)
     order = "els => els.map(e => e.id.slice(2, 3))"
     assert page.eval_on_selector_all("article.card", order) == ["c", "a", "b"]  # most upvoted
     page.locator('[data-tool="sort"]').select_option("source")
@@ -387,13 +392,7 @@ def test_bibtex_keeps_every_field_whatever_the_title(
 
 def test_the_order_chosen_comes_back_with_the_page(context: Any, project: Path) -> None:
     """Back or reload restores the select: the cards follow it (and j/k work after it)."""
-    from digest.build.run import build
-    from digest.project import Project
-
-    (project / "content" / "digests").mkdir()
-    (project / "content" / "digests" / "2024-05-01.md").write_text(VOTED_DAY, encoding="utf-8")
-    build(Project.find(project))
-    page, problems = open_page(context, project / "site", "days/2024-05-01.html")
+    page, problems = voted_day(context, project)
     order = "els => els.map(e => e.id.slice(2, 3))"
     page.locator('[data-tool="sort"]').select_option("source")
     assert page.evaluate("document.activeElement.tagName") != "SELECT"

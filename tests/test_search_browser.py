@@ -457,3 +457,15 @@ def test_a_missing_manifest_ends_with_a_message(page: Any, project: Path) -> Non
     page.fill("#site-search", "zeppelin")
     page.wait_for_timeout(300)  # no hang, no uncaught error: the box simply shows nothing
     assert all("ERR_FILE_NOT_FOUND" in e for e in page.errors)  # the missing file, no exception
+
+
+def test_a_lone_wildcard_asks_for_a_word_instead_of_loading_everything(
+    page: Any, sub_path_server: tuple[str, list[str]]
+) -> None:
+    url, requested = sub_path_server
+    page.goto(f"{url}search.html?q=*")
+    assert "add a letter" in status(page)
+    assert page.locator(RESULT).count() == 0
+    assert not any("/search/c/" in p or "/search/t/" in p for p in requested)
+    every = page.evaluate("digestSearch.lunr('*').then(r => r.length)")
+    assert every > 400 and page.evaluate("digestSearch.query('*').then(r => r.length)") == every

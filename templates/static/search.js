@@ -897,6 +897,13 @@
     state.themes = {};
     if (!again) { state.results = []; }
     if (!state.query) { state.done = true; render(); return; }
+    if (tooBroad(state.query)) {
+      state.done = true;
+      state.error = new Error("a lone * matches every paper; add a letter or two");
+      state.results = [];
+      render();
+      return;
+    }
     render();
     var current = function () { return run === state.run; };
     var first = state.filters.length || again ? Promise.resolve() :
@@ -1139,6 +1146,13 @@
     return p;
   }
 
+  /* A query with no letter or digit ("*", "+*", "title:*") matches every term, so the whole
+   * index would download. The search boxes ask for a word instead; digestSearch.query and
+   * digestSearch.lunr still run it as asked. */
+  function tooBroad(text) {
+    return !/[\p{L}\p{N}]/u.test(text.replace(/[\p{L}\p{N}_]+:/gu, ""));
+  }
+
   function friendly(err) {
     var detail = err && err.message ? " (" + err.message + ")" : "";
     if (typeof lunr !== "undefined" && err instanceof lunr.QueryParseError) {
@@ -1182,7 +1196,7 @@
     function show() {
       var text = box.value.trim();
       var mine = ++run;
-      if (!text) { clear(list); list.hidden = true; return; }
+      if (!text || tooBroad(text)) { clear(list); list.hidden = true; return; }
       api.query(text, {details: HEADER_RESULTS}).then(function (found) {
         if (mine !== run) { return; }
         clear(list);
