@@ -1146,11 +1146,11 @@
     return p;
   }
 
-  /* A query with no letter or digit ("*", "+*", "title:*") matches every term, so the whole
+  /* A wildcard with no letter or digit ("*", "+*", "title:*") matches every term, so the whole
    * index would download. The search boxes ask for a word instead; digestSearch.query and
    * digestSearch.lunr still run it as asked. */
   function tooBroad(text) {
-    return !/[\p{L}\p{N}]/u.test(text.replace(/[\p{L}\p{N}_]+:/gu, ""));
+    return text.indexOf("*") !== -1 && !/[\p{L}\p{N}]/u.test(text.replace(/[\p{L}\p{N}_]+:/gu, ""));
   }
 
   function friendly(err) {
