@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest.model import Day, Paper, Section, Source, effective_themes
-from digest.pages.format import parse_day, render_day, unchanged_by_reading
+from digest.pages.format import join_list, parse_day, render_day, split_list, unchanged_by_reading
 
 P = Path("day.md")
 SLUGS = ("decoupling", "quantization")
@@ -76,3 +76,16 @@ def test_section_decides_a_moved_papers_themes() -> None:
     assert effective_themes("inr", ("quantization", "inr")) == ("inr", "quantization")
     assert effective_themes("other", ("quantization",)) == ()
     assert effective_themes("quantization", ()) == ("quantization",)
+
+
+NAME = st.text(st.sampled_from("abcXYZ ñ.-,;"), min_size=1, max_size=12)
+
+
+@given(st.lists(NAME, min_size=1, max_size=6))
+def test_a_list_of_names_reads_back_as_written(raw: list[str]) -> None:
+    """Authors ["A; B", "C"] were written "A; B, C" and read back as ("A", "B, C"), and one
+    author "Li, Wei" came back as two."""
+    names = [n for n in (n.strip(" ,;") for n in raw) if n]
+    if not names:
+        return
+    assert split_list(join_list(names)) == tuple(n.replace(";", ",") for n in names)

@@ -171,8 +171,15 @@ def _meta_lines(meta: Meta) -> list[str]:
 
 
 def join_list(items: Sequence[str]) -> str:
-    """Join names for a metadata line: by commas, or by semicolons when a name has a comma."""
-    return ("; " if any("," in item for item in items) else ", ").join(items)
+    """Join names for a metadata line: by commas, or by semicolons when a name has a comma.
+
+    A semicolon inside a name (never a real one) becomes a comma: :func:`split_list` would
+    otherwise cut the name there. One name with a comma ends with a semicolon, which says so.
+    """
+    names = [item.replace(";", ",") for item in items]
+    if not any("," in name for name in names):
+        return ", ".join(names)
+    return "; ".join(names) + (";" if len(names) == 1 else "")  # "Li, Wei;" is one name
 
 
 def split_list(value: str) -> tuple[str, ...]:
