@@ -469,3 +469,21 @@ def test_a_lone_wildcard_asks_for_a_word_instead_of_loading_everything(
     assert not any("/search/c/" in p or "/search/t/" in p for p in requested)
     every = page.evaluate("digestSearch.lunr('*').then(r => r.length)")
     assert every > 400 and page.evaluate("digestSearch.query('*').then(r => r.length)") == every
+
+
+def test_what_is_typed_before_the_index_arrives_is_searched(
+    page: Any, sub_path_server: tuple[str, list[str]]
+) -> None:
+    """readUrl() used to replace it with the address's (empty) query."""
+    url, _ = sub_path_server
+    held: list[Any] = []
+    page.route("**/search/manifest.js", lambda route: held.append(route))
+    page.goto(f"{url}search.html", wait_until="commit")  # deferred scripts wait for the manifest
+    page.wait_for_selector("#search-page-q")
+    page.fill("#search-page-q", "title:nerv")
+    while not held:  # the held request reaches its handler while Playwright waits
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    assert matched(status(page)) > 0
+    assert page.input_value("#search-page-q") == "title:nerv"
+    assert "q=title%3Anerv" in page.url

@@ -799,8 +799,14 @@
     el.more = document.getElementById("search-more");
     ready().then(function () {
       manifest.themes.forEach(function (t) { themeNames[t.slug] = t.name; });
+      var typed = el.input ? el.input.value.trim() : "";  // before the index arrived
       wire();
       readUrl();
+      if (typed && typed !== state.query) {
+        syncBoxes(typed, null);
+        setQuery(typed, false);  // what was typed wins over the address it was typed on
+        return;
+      }
       update();
     }, function () { state.failed = true; render(); });
   }
