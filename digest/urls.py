@@ -85,10 +85,6 @@ def papers_sitemap_path(month: str, part: int) -> str:
     return f"sitemaps/papers-{month}{f'-{part}' if part > 1 else ''}.xml"
 
 
-def shard_path(name: str) -> str:
-    return f"{SEARCH_DIR}/shard-{name}.js"
-
-
 def section_id(slug: str) -> str:
     """Return the element id of a theme's section on a day page."""
     return slug

@@ -158,9 +158,8 @@ def write_site(
         if writer.keep_all(f"{SEARCH_DIR}/", SEARCH_MANIFEST, whole, but=f"{SEARCH_DIR}/d/"):
             return
         for file in index_files(search):
-            key = whole if file.path == SEARCH_MANIFEST else file.key
-            if not key or not writer.keep(file.path, key):
-                writer.add(file.path, file.read(), key or None)
+            if not file.key or not writer.keep(file.path, file.key):
+                writer.add(file.path, file.read(), file.key or None)
 
     work = search_work(search, writer)
     run_work(renderer, writer, dirty, work, progress, later, index)

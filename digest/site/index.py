@@ -112,7 +112,8 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
 
     A base chunk's key is what it is made of (its range, checkpoint and the analyses up to
     it): a chunk the cache knows under the same key is not rebuilt, and if the site holds it
-    already not even read. Tails, directories and the manifest are small and made each time.
+    already not even read. Tails, directories and the manifest are small and made each time;
+    the manifest is keyed by the whole index (``SearchPlan.index_key``): equal, all kept.
     """
     settled = _settled(plan)
     table, digests = _term_table(plan, settled)
@@ -156,7 +157,10 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
     small[SEARCH_MANIFEST] = f"digestSearch.manifest({dumps(manifest)});\n".encode()
     memo.save()
     _prune_runs(plan.cache_dir, assembly.chunk_list)
-    return files + [SearchFile(p, "", partial(small.__getitem__, p)) for p in sorted(small)]
+    keys = {SEARCH_MANIFEST: plan.index_key()}  # the manifest names the whole index
+    return files + [
+        SearchFile(p, keys.get(p, ""), partial(small.__getitem__, p)) for p in sorted(small)
+    ]
 
 
 def _path(name: str) -> str:
