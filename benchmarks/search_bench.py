@@ -112,12 +112,12 @@ def index_only(root: str, out: str, mode: str) -> None:
     """Build only the search index for ``out``, by the build's own path (its planning, its pool
     of workers, its assembly while they work), with no pages to render. Mode "write" moves the
     files into ``out``; "stage" stages what the site lacks and drops it."""
-    from digest.build.run import write_site
+    from digest.build.full import write_site
     from digest.build.writer import SiteWriter
+    from digest.config import template_dirs
     from digest.pages.cache import load_stored_days
     from digest.pages.library import library_from
     from digest.project import Project
-    from digest.site.templates import template_dirs
 
     project = Project.find(Path(root))
     library = library_from(load_stored_days(project.digests_dir, project.cache_dir), project.themes)

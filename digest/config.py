@@ -23,6 +23,17 @@ from digest.yamlfile import line_of, load_yaml, shown
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 """Packaged defaults: settings, themes and templates a project overrides file by file."""
+DEFAULT_TEMPLATES = DEFAULTS_DIR / "templates"
+
+
+def template_dirs(project_templates: Path) -> list[Path]:
+    """Return the template folders in lookup order: the project's, then the packaged ones."""
+    dirs = [project_templates] if project_templates.is_dir() else []
+    if DEFAULT_TEMPLATES.resolve() not in [d.resolve() for d in dirs]:
+        dirs.append(DEFAULT_TEMPLATES)
+    return dirs
+
+
 SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 ADDRESS = re.compile(r"[^@\s<>()\[\],;:\\\"]+@[A-Za-z0-9.-]+")
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 OTHER = "other"
 """Slug of the pseudo-theme for papers that match no theme; never a real theme slug."""
@@ -263,3 +264,32 @@ def count_themes(papers_themes: Iterable[tuple[str, ...]]) -> Counter[str]:
     for themes in papers_themes:
         counts.update(themes or (OTHER,))
     return counts
+
+
+@dataclass(frozen=True)
+class Moves:
+    """What re-theming changed: papers re-filed, and how many gained or lost each theme."""
+
+    papers: int = 0
+    gained: Counter[str] = field(default_factory=Counter)
+    lost: Counter[str] = field(default_factory=Counter)
+    pages: tuple[Path, ...] = ()
+    """The digest pages rewritten."""
+    recorded: bool = False
+    """The rules' fingerprint was written (the digests folder changed, if only by that)."""
+
+    def __add__(self, other: Moves) -> Moves:
+        return Moves(
+            self.papers + other.papers,
+            self.gained + other.gained,
+            self.lost + other.lost,
+            self.pages + other.pages,
+            self.recorded or other.recorded,
+        )
+
+    def summary(self) -> str:
+        """Say what moved, like ``re-themed 14 papers: +11 kan, -3 decoupling``."""
+        changes = [f"+{n} {s}" for s, n in sorted(self.gained.items())]
+        changes += [f"-{n} {s}" for s, n in sorted(self.lost.items())]
+        noun = "paper" if self.papers == 1 else "papers"
+        return f"re-themed {self.papers} {noun}: {', '.join(changes)}"

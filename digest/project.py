@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from digest.config import DEFAULTS_DIR, Config, load_config
+from digest.config import DEFAULT_TEMPLATES, DEFAULTS_DIR, Config, load_config
 from digest.errors import DigestError
 from digest.fsutil import remove_leftovers
-from digest.ingest.themes import load_themes
 from digest.lock import project_lock
 from digest.model import Theme
 
@@ -84,7 +83,15 @@ class Project:
     @cached_property
     def themes(self) -> tuple[Theme, ...]:
         """The project's themes, or the packaged defaults when it has no themes file."""
+        from digest.ingest.themes import load_themes  # the matcher: not for a no-op build
+
         return load_themes(self.themes_path if self.themes_path.is_file() else default_themes())
+
+    @property
+    def input_folders(self) -> list[Path]:
+        """Every folder a build reads: the content, the project's templates, the packaged
+        defaults (settings, themes, templates). A build is due when a file below them changes."""
+        return [self.content_dir, self.templates_dir, DEFAULTS_DIR, DEFAULT_TEMPLATES]
 
     @property
     def lock_path(self) -> Path:

@@ -484,7 +484,7 @@ def test_a_build_runs_the_garbage_collector_rarely_and_restores_it(
     """At 50,000 papers the collector walking the heap was a quarter of a rebuild."""
     import gc
 
-    import digest.build.run as run
+    import digest.build.full as run
 
     seen: list[int] = []
     real = run.library_from

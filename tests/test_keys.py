@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from digest.config import DEFAULTS_DIR, Config
+from digest.config import DEFAULT_TEMPLATES, DEFAULTS_DIR, Config
 from digest.ingest.themes import load_themes
 from digest.model import Day, Meta, Paper, Section
 from digest.pages.cache import StoredDay
@@ -21,7 +21,6 @@ from digest.pages.library import Library, LoadedDay, library_from
 from digest.site.keys import Keys, render_salt
 from digest.site.plan import plan
 from digest.site.render import Renderer
-from digest.site.templates import DEFAULT_TEMPLATES
 from digest.site.views import Views
 
 THEMES = load_themes(DEFAULTS_DIR / "themes.yaml")

@@ -21,15 +21,15 @@ from lunr.stemmer import stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.trimmer import trimmer
 
-from digest.build.run import search_index
-from digest.config import Config
+from digest.build.full import search_index
+from digest.build.run import build
+from digest.config import DEFAULT_TEMPLATES, Config
 from digest.ingest.run import ingest
 from digest.pages.library import Library, load_library
 from digest.project import Project
 from digest.site import assembly, search
 from digest.site import lunr as lunr_format
 from digest.site.search import FIELDS, search_docs
-from digest.site.templates import DEFAULT_TEMPLATES
 from digest.urls import SEARCH_DIR
 from tests.conftest import REPO
 
@@ -397,10 +397,10 @@ def test_a_build_that_changed_no_searchable_text_assembles_nothing(
 ) -> None:
     """A note (or a template) changes pages, not the index: its pieces are kept as they are;
     a piece missing from the site makes the next build assemble the index again."""
-    from digest.build import run as build_run
+    from digest.build import full as build_run
 
     project = Project.find(tiny)
-    build_run.build(project)
+    build(project)
     before = _site_search_files(project.site_dir)
     assembled: list[int] = []
     real = build_run.index_files
@@ -409,12 +409,12 @@ def test_a_build_that_changed_no_searchable_text_assembles_nothing(
     )
     page = sorted(project.digests_dir.glob("*.md"))[0]
     page.write_text(page.read_text(encoding="utf-8") + "\nA note at the end.\n", "utf-8")
-    report = build_run.build(project)
+    report = build(project)
     assert report.written >= 1 and assembled == []
     assert _site_search_files(project.site_dir) == before
     piece = next(p for p in before if "/t/" in p)
     (project.site_dir / piece).unlink()
     page.write_text(page.read_text(encoding="utf-8") + "\nAnother note.\n", "utf-8")
-    build_run.build(project)
+    build(project)
     assert assembled == [1]
     assert _site_search_files(project.site_dir) == before

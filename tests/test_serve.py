@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
+from digest.config import DEFAULT_TEMPLATES
 from digest.serve.http import EVENTS_URL, STATUS_URL, Refused, Snippets, site_parts
 from digest.serve.preview import Preview
 from digest.serve.state import Problem
-from digest.site.templates import DEFAULT_TEMPLATES
 
 DAY3 = "Jan 17\n\nA Third Day of Tiny Quantization\n\nWe quantize tiny models to 2 bits.\n"
 

@@ -1,4 +1,8 @@
-"""One short function per ``digest`` command: wire the settings to one call, print the result."""
+"""One short function per ``digest`` command: wire the settings to one call, print the result.
+
+Each command imports the stages it calls itself: a no-op ``digest build`` answers in a tenth
+of a second, and importing the matcher, the renderer and the evaluator for it took longer.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,17 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digest.build.run import build, terminal_progress
 from digest.dates import now
 from digest.errors import DigestError
-from digest.ingest import evaluate
-from digest.ingest.classify import describe, score_themes
-from digest.ingest.evaluate import LABELS, Labelled, known_abstracts, load_labels
-from digest.ingest.identity import resolve_ids
-from digest.ingest.merge import entry_record
-from digest.ingest.parse import parse_file
-from digest.ingest.run import ingest
-from digest.ingest.themes import load_themes
 from digest.model import Theme
 from digest.project import Project, cron_line, default_themes, init_project, write_automation
 from digest.text import plural
+
+if TYPE_CHECKING:
+    from digest.ingest.evaluate import Labelled
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def _project_or_none(root: Path) -> Project | None:
 
 def _themes_and_year(args: argparse.Namespace) -> tuple[tuple[Theme, ...], int | None]:
     """Use the project's themes and year if there is a project, else the packaged defaults."""
+    from digest.ingest.themes import load_themes
+
     project = _project_or_none(args.project)
     if project is None:
         return load_themes(default_themes()), _year_option(args)
@@ -59,6 +61,10 @@ def _themes_and_year(args: argparse.Namespace) -> tuple[tuple[Theme, ...], int |
 
 def run_parse(args: argparse.Namespace) -> int:
     """Print the entries of raw dumps, as JSON or one line each."""
+    from digest.ingest.identity import resolve_ids
+    from digest.ingest.merge import entry_record
+    from digest.ingest.parse import parse_file
+
     themes, year = _themes_and_year(args)
     date = _date_option(args)
     parsed = (e for path in args.files for e in parse_file(path, date=date, year=year))
@@ -77,6 +83,8 @@ def run_parse(args: argparse.Namespace) -> int:
 
 def run_ingest(args: argparse.Namespace) -> int:
     """Merge raw dumps into the project's dated Markdown digests."""
+    from digest.ingest.run import ingest
+
     project = Project.find(args.project)
     files = args.files or project.raw_dumps()
     if not files:
@@ -203,6 +211,8 @@ def run_themes_list(args: argparse.Namespace) -> int:
 
 def run_themes_eval(args: argparse.Namespace) -> int:
     """Print precision, recall and F1 of each theme, on all labels or per tuning/validation side."""
+    from digest.ingest import evaluate
+
     if args.as_written and not (args.split or args.folds):
         raise UsageError("--as-written goes with --split or --folds")
     if args.misses and args.folds:
@@ -218,6 +228,8 @@ def run_themes_eval(args: argparse.Namespace) -> int:
 
 def run_themes_try(args: argparse.Namespace) -> int:
     """Show each theme's score, threshold, hits and verdict for one title and abstract."""
+    from digest.ingest.classify import describe, score_themes
+
     themes, _ = _themes_and_year(args)
     abstract = args.abstract
     if args.abstract_file is not None:
@@ -231,6 +243,8 @@ def run_themes_try(args: argparse.Namespace) -> int:
 
 def run_themes_fit(args: argparse.Namespace) -> int:
     """Fit place weights and thresholds to labelled papers and print them for themes.yaml."""
+    from digest.ingest import evaluate
+
     themes, _ = _themes_and_year(args)
     labelled = _labels(args)
     print(f"# fitted to {len(labelled)} labelled papers; put these numbers in themes.yaml")
@@ -247,6 +261,8 @@ def _sources(text: str) -> list[str]:
 
 def _labels(args: argparse.Namespace) -> list[Labelled]:
     """Read the labels given, else the shipped ones (which carry their abstracts)."""
+    from digest.ingest.evaluate import LABELS, known_abstracts, load_labels
+
     if args.labels is None and not args.dumps:
         return load_labels(LABELS, {})
     project = _project_or_none(args.project)

@@ -165,9 +165,7 @@ def fetch_days(
     return fetched
 
 
-def _fetch_day(
-    api: Api, raw_dir: Path, day: dt.date, now: Callable[[], dt.datetime]
-) -> FetchedDay:
+def _fetch_day(api: Api, raw_dir: Path, day: dt.date, now: Callable[[], dt.datetime]) -> FetchedDay:
     """Save the day's response: whole once the day is over, else as a partial one."""
     body = api.daily(day)
     final = day_over(day, now())

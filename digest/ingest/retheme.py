@@ -7,7 +7,7 @@ another section, a ``themes:`` line edited, a theme added without a why line, or
 ``(by hand)`` written at the end of the ``themes:`` line. Re-theming classifies the papers
 digest filed again and moves those whose themes changed, a note travelling with its paper;
 every other line of the page stays as it was, and a page nothing moved on is not rewritten.
-Pure functions: :mod:`digest.build.run` reads and writes the pages.
+Pure functions: :mod:`digest.ingest.run` reads and writes the pages.
 """
 
 from __future__ import annotations
@@ -15,43 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 
 from digest.ingest.merge import classify_entry, place
-from digest.model import OTHER, Day, Entry, Paper, Theme
+from digest.model import OTHER, Day, Entry, Moves, Paper, Theme
 
 UNDATED = dt.date(1970, 1, 1)
 """Classifying takes an entry; its date, source and line play no part in the themes."""
-
-
-@dataclass(frozen=True)
-class Moves:
-    """What re-theming changed: papers re-filed, and how many gained or lost each theme."""
-
-    papers: int = 0
-    gained: Counter[str] = field(default_factory=Counter)
-    lost: Counter[str] = field(default_factory=Counter)
-    pages: tuple[Path, ...] = ()
-    """The digest pages rewritten."""
-    recorded: bool = False
-    """The rules' fingerprint was written (the digests folder changed, if only by that)."""
-
-    def __add__(self, other: Moves) -> Moves:
-        return Moves(
-            self.papers + other.papers,
-            self.gained + other.gained,
-            self.lost + other.lost,
-            self.pages + other.pages,
-            self.recorded or other.recorded,
-        )
-
-    def summary(self) -> str:
-        """Say what moved, like ``re-themed 14 papers: +11 kan, -3 decoupling``."""
-        changes = [f"+{n} {s}" for s, n in sorted(self.gained.items())]
-        changes += [f"-{n} {s}" for s, n in sorted(self.lost.items())]
-        noun = "paper" if self.papers == 1 else "papers"
-        return f"re-themed {self.papers} {noun}: {', '.join(changes)}"
 
 
 def filed_by_digest(section: str, paper: Paper) -> bool:

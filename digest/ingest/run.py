@@ -19,8 +19,8 @@ from digest.fsutil import sha1_hex, sha256_file, write_atomic, write_if_changed
 from digest.ingest.identity import identities, known_papers, resolve_entry, resolve_ids, upgrade_day
 from digest.ingest.merge import by_date, mark_first_seen, merge_dump
 from digest.ingest.parse import parse_file
-from digest.ingest.retheme import Moves, retheme_day
-from digest.model import Day, Entry, Source, Theme
+from digest.ingest.retheme import retheme_day
+from digest.model import Day, Entry, Moves, Source, Theme
 from digest.pages.cache import DayCache, StoredDay, load_stored_days
 from digest.pages.format import day_title, digest_path, render_day, unchanged_by_reading
 

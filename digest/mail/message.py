@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import css_inline
 
 from digest import dates, urls
-from digest.config import Config, EmailConfig
+from digest.config import Config, EmailConfig, template_dirs
 from digest.errors import DigestError
 from digest.pages.library import Library, LoadedDay
 from digest.site.records import Card
-from digest.site.templates import make_environment, render_template, template_dirs
+from digest.site.templates import make_environment, render_template
 from digest.site.views import Views
 from digest.text import one_line, shorten
 

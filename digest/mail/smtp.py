@@ -217,9 +217,7 @@ def _check_recipients(smtp: _Tracked, server: Server, messages: Sequence[Address
         sender = envelope(str(messages[0][1]["From"]))
         _check(*smtp.mail(sender), f"sender {sender} refused")
         replies = {r: smtp.rcpt(envelope(r)) for r, _ in messages}
-        refused = {
-            envelope(r): reply for r, reply in replies.items() if reply[0] not in (250, 251)
-        }
+        refused = {envelope(r): reply for r, reply in replies.items() if reply[0] not in (250, 251)}
         smtp.rset()
         if refused:
             _refused(refused)

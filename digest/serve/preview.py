@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from digest.config import template_dirs
 from digest.project import Project
 from digest.serve.http import bind
 from digest.serve.rebuild import Rebuilder, Say, print_err, print_out
 from digest.serve.state import SiteState
 from digest.serve.watch import Debouncer, Watcher
-from digest.site.templates import template_dirs
 
 
 class Preview:

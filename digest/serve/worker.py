@@ -24,7 +24,7 @@ from digest.project import Project
 from digest.serve.state import Problem
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["digest.build.run"])
+_CONTEXT.set_forkserver_preload(["digest.build.run", "digest.build.full"])
 
 
 @dataclass(frozen=True)

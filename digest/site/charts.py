@@ -171,5 +171,3 @@ def _summary(weeks: Sequence[dt.date], shown: dict[dt.date, int], peak: int) -> 
 
 def _day(date: dt.date) -> str:
     return f"{date.day} {date:%b %Y}"
-
-

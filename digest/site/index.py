@@ -294,5 +294,3 @@ def _versions(plan: SearchPlan) -> list[list[Any]]:
     """Return [first paper, version] of every block: details files are fetched with their
     block's version, so that browsers fetch them again when the block changes."""
     return [[block.start, block.key[:4]] for block in plan.blocks]
-
-

@@ -100,15 +100,10 @@ def salted(salt: str, key: str) -> str:
     return sha1_hex(f"{salt}|{key}".encode())
 
 
-def input_stamp(folders: Iterable[Path], config: Config) -> str:
-    """Fingerprint every input by name, size and time: equal stamps mean nothing to build."""
-    parts = [__version__, repr(config)]
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                parts.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
-    return sha1_hex("\n".join(parts).encode("utf-8"))
+def input_stamp(files: str, config: Config) -> str:
+    """Fingerprint the inputs (``files``: :func:`digest.build.stamp.files_token` of every input
+    folder) and the settings: equal stamps mean nothing to build."""
+    return sha1_hex(f"{__version__}|{config!r}|{files}".encode())
 
 
 def search_doc_token(

@@ -15,19 +15,9 @@ from typing import Any
 
 import jinja2
 
-from digest.config import DEFAULTS_DIR
 from digest.errors import DigestError
 
-DEFAULT_TEMPLATES = DEFAULTS_DIR / "templates"
 TEMPLATE_SUFFIXES = (".html", ".xml", ".txt", ".svg")
-
-
-def template_dirs(project_templates: Path) -> list[Path]:
-    """Return the template folders in lookup order: the project's, then the packaged ones."""
-    dirs = [project_templates] if project_templates.is_dir() else []
-    if DEFAULT_TEMPLATES.resolve() not in [d.resolve() for d in dirs]:
-        dirs.append(DEFAULT_TEMPLATES)
-    return dirs
 
 
 def make_environment(dirs: Sequence[Path], *, escape: bool = True) -> jinja2.Environment:

@@ -1,0 +1,180 @@
+"""The build proper: ingest pending dumps, re-theme, load the library, render, write.
+
+Gather everything, then write: the library is loaded whole, the plan (:mod:`digest.site.plan`)
+says which files exist and their keys, the pool renders what changed, and the writer moves the
+finished files into place only when every page rendered, so a failed build leaves the previous
+site untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from digest.build import stamp
+from digest.build.pool import Pages, SearchWork, run_work
+from digest.build.run import BuildReport, Progress, Say, fast_inputs
+from digest.build.writer import SiteWriter
+from digest.config import Config, template_dirs
+from digest.fsutil import FileHashes
+from digest.ingest.run import DayReport, ingest, retheme
+from digest.pages.cache import StoredDay, load_stored_days
+from digest.pages.library import Library, library_from, warn_unknown_themes
+from digest.project import Project
+from digest.site.index import index_files
+from digest.site.keys import Keys, input_stamp, render_salt
+from digest.site.plan import plan
+from digest.site.render import Renderer
+from digest.site.search import SearchPlan, plan_search
+from digest.site.views import Views
+from digest.text import plural
+from digest.urls import SEARCH_DIR, SEARCH_MANIFEST, check_base_url
+
+
+def build_site(
+    project: Project,
+    out: Path,
+    base_url: str | None,
+    clean: bool,
+    files: str,
+    progress: Progress | None,
+    say: Say | None,
+    started: float,
+) -> BuildReport:
+    """Build the site into ``out`` (see :func:`digest.build.run.build`, which holds the lock).
+
+    ``files`` is the inputs' fingerprint taken before anything was read; the stamp that
+    makes the next no-op build quick is taken only once the site is whole.
+    """
+    where = stamp.stamp_path(project.cache_dir, out)
+    stamp.forget(where)
+    config = project.config
+    if base_url is not None:
+        config = replace(config, base_url=check_base_url(base_url, "--base-url"))
+    writer = SiteWriter(out, clean=clean)
+    try:
+        inputs = input_stamp(files, config)
+        if writer.up_to_date(inputs):
+            _take_stamp(where, out, fast_inputs(files, base_url), writer.old)
+            return BuildReport(out, 0, len(writer.old), 0, time.perf_counter() - started)
+        later: list[Callable[[], None]] = []  # cache writes, done while the workers render
+        stored = load_stored_days(project.digests_dir, project.cache_dir, later)
+        had_pages = bool(stored)
+        ingested: tuple[DayReport, ...] = ()
+        pending = pending_dumps(project, stored)
+        if pending:
+            if say is not None:  # ingesting thousands of papers takes seconds: say so first
+                say(f"ingesting {plural(len(pending), 'new raw dump')}...")
+            ingested = ingest(
+                project.digests_dir, pending, project.themes, year=config.default_year,
+                cache_dir=project.cache_dir, stored=stored, later=later,
+            )  # fmt: skip
+            stored = stored | {r.page.day.date: r.page for r in ingested if r.page}
+        stored, moves = retheme(
+            project.digests_dir, stored, project.themes, fresh=not had_pages,
+            cache_dir=project.cache_dir, later=later,
+        )  # fmt: skip
+        if pending or moves.papers or moves.recorded:
+            files = stamp.files_token(project.input_folders)
+            inputs = input_stamp(files, config)
+            if say is not None:
+                for day in ingested:
+                    say(f"ingested {day.path}: {plural(day.added, 'new paper')}")
+        warn_unknown_themes(stored, project.themes)
+        library = library_from(stored, project.themes)
+        dirs = template_dirs(project.templates_dir)
+        write_site(library, config, dirs, writer, project.cache_dir / "search", progress, later)
+        written, unchanged, removed = writer.commit(inputs)
+        _take_stamp(where, out, fast_inputs(files, base_url), writer.new)
+    finally:
+        writer.discard()
+    seconds = time.perf_counter() - started
+    return BuildReport(out, written, unchanged, removed, seconds, ingested, moves)
+
+
+def _take_stamp(where: Path, out: Path, inputs: str, site_paths: Collection[str]) -> None:
+    """Stamp the whole site: the folders holding ``site_paths`` and the output folder."""
+    folders = {path.rpartition("/")[0] for path in site_paths} | {""}
+    stamp.record(where, out, inputs, sorted(folders), len(site_paths))
+
+
+def write_site(
+    library: Library,
+    config: Config,
+    dirs: list[Path],
+    writer: SiteWriter,
+    search_cache: Path | None,
+    progress: Progress | None = None,
+    later: Sequence[Callable[[], None]] = (),
+    *,
+    pages: bool = True,
+) -> None:
+    """Stage the files whose data changed (all of them when templates or settings did).
+
+    ``pages=False`` stages the search index and assets only: what the search benchmark times.
+    """
+    views = Views(library, config)
+    renderer = Renderer(dirs, views.site())
+    salt = render_salt(dirs, config, library.themes, renderer.site)
+    dirty: Pages = []
+    for spec in plan(views, Keys(library, salt)) if pages else ():
+        if spec.key is None or not writer.keep(spec.path, spec.key):
+            dirty.append((spec, spec.key))
+    search = plan_search(library, search_cache)
+
+    def index() -> None:  # the pieces, keyed: made only if the last build's differ
+        whole = search.index_key()  # the manifest carries it: all pieces kept, or each checked
+        if writer.keep_all(f"{SEARCH_DIR}/", SEARCH_MANIFEST, whole, but=f"{SEARCH_DIR}/d/"):
+            return
+        for file in index_files(search):
+            if not file.key or not writer.keep(file.path, file.key):
+                writer.add(file.path, file.read(), file.key or None)
+
+    work = search_work(search, writer)
+    run_work(renderer, writer, dirty, work, progress, later, index)
+    for site_path, source in renderer.static_files():
+        writer.add(site_path, source.read_bytes())
+
+
+def search_work(search: SearchPlan, writer: SiteWriter) -> SearchWork:
+    """Return the search work for the pool: blocks to analyse, details files to write."""
+    keys: dict[str, str] = {}
+    dirty = []
+    keep = writer.keep
+    for path, key, block, paper in search.details():  # 50,000 of them: kept lean
+        if not keep(path, key):
+            keys[path] = key
+            dirty.append((block, paper))
+    return SearchWork(search.units(dirty), keys)
+
+
+def search_index(
+    library: Library, config: Config, dirs: list[Path], out: Path, search_cache: Path | None
+) -> dict[str, bytes]:
+    """Write the search index alone into ``out``, as a build does; return its files' bytes.
+
+    For the search benchmark and tests: the same planning, pool and cache as ``digest build``.
+    """
+    writer = SiteWriter(out, clean=False)
+    try:
+        write_site(library, config, dirs, writer, search_cache, pages=False)
+        writer.commit("")
+    finally:
+        writer.discard()
+    return {
+        path: (out / path).read_bytes()
+        for path in sorted(writer.new)
+        if path.startswith(SEARCH_DIR + "/")
+    }
+
+
+def pending_dumps(project: Project, stored: dict[dt.date, StoredDay]) -> list[Path]:
+    """Return the raw dumps in ``content/raw`` that no digest page lists as a source yet."""
+    recorded = {(s.file, s.sha256) for page in stored.values() for s in page.day.sources}
+    hashes = FileHashes(project.cache_dir / "raw-sha256.json")
+    pending = [p for p in project.raw_dumps() if (p.name, hashes.sha256(p)) not in recorded]
+    hashes.save()
+    return pending
