@@ -161,3 +161,12 @@ class KeysBlindToNeighbours(Keys):
 
 def test_the_check_catches_a_key_that_misses_what_the_page_shows() -> None:
     assert stale_pages(add_day, KeysBlindToNeighbours) == ["days/2024-03-20.html"]
+
+
+def test_a_note_changes_the_key_of_its_day_page_alone() -> None:
+    """A note shows on its day's page only: a paper's page, its related papers' pages and
+    the theme lists showing it keep their keys (130 pages rendered for a note at 50,000)."""
+    before = rendered(library(days()), Keys)
+    after = rendered(library(EDITS["note on a paper"](days())), Keys)
+    moved = [p for p, (key, _) in after.items() if key is not None and before[p][0] != key]
+    assert moved == ["days/2024-03-01.html"]

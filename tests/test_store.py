@@ -41,19 +41,20 @@ def test_a_build_caches_every_digest_page(built: Project) -> None:
 
 def test_an_unchanged_page_is_read_from_the_cache(built: Project) -> None:
     entry = cached_pages(built)[0]
-    stamp, token, day, papers = pickle.loads(entry.read_bytes())
+    stamp, token, day, papers, records = pickle.loads(entry.read_bytes())
     marked = replace(day, title="Only the cache says this")
-    entry.write_bytes(pickle.dumps((stamp, token, marked, papers)))
+    entry.write_bytes(pickle.dumps((stamp, token, marked, papers, records)))
     stored = load_stored_days(built.digests_dir, built.cache_dir)
     assert stored[day.date].day == marked
     assert stored[day.date].papers_token == papers  # taken from the cache, not worked out
+    assert stored[day.date].records_token == records
 
 
-def test_an_old_cache_entry_without_a_papers_token_is_read_again(built: Project) -> None:
+def test_an_old_cache_entry_without_a_records_token_is_read_again(built: Project) -> None:
     fresh = load_stored_days(built.digests_dir)
     for entry in cached_pages(built):
-        stamp, token, day, _ = pickle.loads(entry.read_bytes())
-        entry.write_bytes(pickle.dumps((stamp, token, day)))
+        stamp, token, day, papers, _ = pickle.loads(entry.read_bytes())
+        entry.write_bytes(pickle.dumps((stamp, token, day, papers)))
     assert load_stored_days(built.digests_dir, built.cache_dir) == fresh
 
 
@@ -64,16 +65,16 @@ def test_the_papers_token_ignores_notes_but_not_text(built: Project) -> None:
     end = text.find("\n### ", start + 1)
     end = len(text) if end < 0 else end
 
-    def token_of(new_text: str) -> tuple[str, str]:
+    def token_of(new_text: str) -> tuple[str, str, str]:
         page.write_text(new_text, encoding="utf-8")
         stored = next(iter(load_stored_days(built.digests_dir).values()))
-        return stored.token, stored.papers_token
+        return stored.token, stored.papers_token, stored.records_token
 
-    token, papers = token_of(text)
+    token, papers, records = token_of(text)
     noted = token_of(text[:end].rstrip("\n") + "\n\nA note of mine.\n" + text[end:])
-    assert noted[0] != token and noted[1] == papers
+    assert noted[0] != token and noted[1] == papers and noted[2] == records
     retitled = token_of(text.replace("\n### ", "\n### Renamed: ", 1))
-    assert retitled[1] != papers
+    assert retitled[1] != papers and retitled[2] != records
     themes_line = text.index("\n", text.index("\n- themes: ", start) + 1)
     cut = token_of(text[:themes_line] + "\n- truncated: yes" + text[themes_line:])
     assert cut[1] != papers  # a record prefers a whole abstract: search must see the flag

@@ -13,7 +13,7 @@ import json
 import logging
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from digest.pages.format import decode_page, parse_day
 log = logging.getLogger(__name__)
 
 
-ENTRY_FORMAT = 2
-"""Bump when what an entry holds besides the model changes (2: the papers token)."""
+ENTRY_FORMAT = 3
+"""Bump when what an entry holds besides the model changes (2: the papers token, 3: the
+records token)."""
 
 
 def cache_format() -> str:
@@ -58,9 +59,16 @@ class StoredDay:
     lines (worked out when empty): search is made of that alone, so a note added to an old
     day does not make the build analyse its papers again."""
 
+    records_token: str = ""
+    """What the page says of its papers but their notes (worked out when empty): every
+    page but this day's own is made of that alone, so a note added to a paper re-renders
+    its day page, not the pages of every paper that day and of every list showing them."""
+
     def __post_init__(self) -> None:
         if not self.papers_token:
             object.__setattr__(self, "papers_token", papers_token(self.day))
+        if not self.records_token:
+            object.__setattr__(self, "records_token", records_token(self.day))
 
     def read_text(self) -> str:
         """Return the page's text (read when needed: to check hand edits before a rewrite)."""
@@ -68,8 +76,8 @@ class StoredDay:
 
 
 Stamp = tuple[int, int]
-Entry = tuple[Stamp, str, Day, str]
-"""A cache entry: the page's stamp, token, parsed day and papers token."""
+Entry = tuple[Stamp, str, Day, str, str]
+"""A cache entry: the page's stamp, token, parsed day, papers token and records token."""
 
 
 def load_stored_days(
@@ -105,15 +113,16 @@ class DayCache:
         stamp = _stamp(path)
         cached = self._load(path.name)
         if cached is not None and cached[0] == stamp:
-            return StoredDay(path, cached[2], cached[1], cached[3])
+            return StoredDay(path, cached[2], cached[1], cached[3], cached[4])
         token, day = parse_page(path)
         page = StoredDay(path, day, token)
-        self._store(path.name, (stamp, token, day, page.papers_token))
+        self._store(path.name, (stamp, token, day, page.papers_token, page.records_token))
         return page
 
     def remember(self, page: StoredDay) -> StoredDay:
         """Cache a page just written (its day and token known), so nobody parses it again."""
-        self._store(page.path.name, (_stamp(page.path), page.token, page.day, page.papers_token))
+        entry = (_stamp(page.path), page.token, page.day, page.papers_token, page.records_token)
+        self._store(page.path.name, entry)
         return page
 
     def _load(self, name: str) -> Entry | None:
@@ -123,7 +132,7 @@ class DayCache:
             entry = pickle.loads((self.folder / f"{name}.pickle").read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             return None
-        return entry if isinstance(entry, tuple) and len(entry) == 4 else None
+        return entry if isinstance(entry, tuple) and len(entry) == 5 else None
 
     def _store(self, name: str, entry: Entry) -> None:
         if self.folder is None:
@@ -162,6 +171,15 @@ def papers_token(day: Day) -> str:
         authors = list(p.meta.authors or ())
         parts.append([section, p.id, p.title, p.abstract, p.truncated, list(p.themes), authors])
     return sha1_hex(json.dumps(parts, ensure_ascii=False).encode("utf-8"))
+
+
+def records_token(day: Day) -> str:
+    """Hash everything the page says of its papers but their notes: date, title, sections
+    and each paper's every other field (pickled: the fields are nested dataclasses, and
+    pickling is twice as fast as the JSON of the papers token)."""
+    papers = [(s, replace(p, notes="") if p.notes else p) for s, p in day.placed_papers()]
+    sections = [(section.slug, section.name) for section in day.sections]
+    return sha1_hex(pickle.dumps((day.date, day.title, sections, papers), protocol=5))
 
 
 def parse_page(path: Path) -> tuple[str, Day]:

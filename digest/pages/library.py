@@ -68,6 +68,8 @@ class LoadedDay:
     """Fingerprint of the page's content (see :class:`digest.pages.cache.StoredDay`)."""
     papers_token: str = ""
     """Fingerprint of its papers' searchable text alone (no notes); empty in memory."""
+    records_token: str = ""
+    """Fingerprint of all it says of its papers but their notes; empty in memory."""
 
     @property
     def date(self) -> dt.date:
@@ -129,7 +131,7 @@ def _loaded(page: StoredDay) -> LoadedDay:
         Placed(section, paper, effective_themes(section, paper.themes))
         for section, paper in page.day.placed_papers()
     )
-    return LoadedDay(page.day, placed, page.token, page.papers_token)
+    return LoadedDay(page.day, placed, page.token, page.papers_token, page.records_token)
 
 
 def _records(days: tuple[LoadedDay, ...]) -> dict[str, Record]:

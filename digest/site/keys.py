@@ -4,7 +4,8 @@ A key names everything a generated file is made from; equal keys mean equal byte
 keeps the file the last build wrote instead of rendering it. A key must cover:
 
 - every paper the file shows, by the digest pages the paper's record is made from (a record is
-  built from the pages it appears on and nothing else, so their content hashes stand for it);
+  built from the pages it appears on and nothing else, so what they say of their papers,
+  notes aside, stands for it: notes are shown on their day's page alone);
 - every day it shows or links to by content (a day page shows its neighbours' dates);
 - its place: page numbers, "is this the last page", a sitemap's file name;
 - through the salt, what every page depends on: digest's version, the settings, the themes,
@@ -41,9 +42,11 @@ class Keys:
         self._records = library.records
         self._tokens: dict[str, str] = {}
         self._day_tokens = {day.date: day_token(day) for day in library.days}
+        self._papers_tokens = {day.date: records_token(day) for day in library.days}
 
     def record_token(self, paper_id: str) -> str:
-        """Fingerprint a paper by the pages it is on: its record is made from them alone.
+        """Fingerprint a paper by the pages it is on: its record is made from them alone,
+        and from what they say of their papers, not from their notes.
 
         Not hashed on its own (50,000 of them are made on every build): the keys that include
         it are.
@@ -51,14 +54,16 @@ class Keys:
         token = self._tokens.get(paper_id)
         if token is None:
             dates = self._records[paper_id].dates
-            parts = [paper_id, *[self._day_tokens[d] for d in dates]]
+            parts = [paper_id, *[self._papers_tokens[d] for d in dates]]
             token = self._tokens[paper_id] = "/".join(parts)
         return token
 
     def day_page(self, day: LoadedDay, neighbours: Sequence[LoadedDay | None]) -> str:
-        """A day page shows its papers (with their other dates) and links its neighbours."""
-        days = [self._day_tokens[d.date] if d else "-" for d in neighbours]
-        return self._key(*days, *(self.record_token(p.paper.id) for p in day.placed))
+        """A day page shows its papers (with their other dates), its notes and introductions
+        (its whole page), and its neighbours' papers counted by theme."""
+        days = [self._papers_tokens[d.date] if d else "-" for d in neighbours]
+        own = self._day_tokens[day.date]
+        return self._key(own, *days, *(self.record_token(p.paper.id) for p in day.placed))
 
     def theme_archive_page(self, number: int, is_last: bool, records: Iterable[Record]) -> str:
         """An archive page shows a fixed run of papers and links newer and older pages."""
@@ -83,6 +88,12 @@ class Keys:
 def day_token(day: LoadedDay) -> str:
     """Fingerprint a digest page: its bytes' hash, or its parsed content when built in memory."""
     return day.token or sha1_hex(pickle.dumps(day.day, protocol=5))
+
+
+def records_token(day: LoadedDay) -> str:
+    """Fingerprint what a digest page says of its papers, notes aside (its records token, or
+    its parsed content when built in memory, where that is all there is to go by)."""
+    return day.records_token or day_token(day)
 
 
 def render_salt(dirs: Sequence[Path], config: Config, themes: Sequence[Theme], site: Any) -> str:
