@@ -10,6 +10,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from digest.build.run import build
 from digest.build.writer import MANIFEST
 from digest.project import Project
@@ -53,6 +55,16 @@ def note_and_move(root: Path) -> None:
     page.write_text(text)
 
 
+def note_and_intro(root: Path) -> None:
+    """Only notes: the build plans the day pages alone and keeps every other file."""
+    page = root / "content/digests/2024-01-16.md"
+    text = page.read_text()
+    start = text.index("\n### ")
+    end = text.find("\n### ", start + 1)
+    text = text[:end].rstrip("\n") + "\n\nA note on the *first* paper.\n" + text[end:]
+    page.write_text(text.replace("\n## ", "\nA word on this day.\n\n## ", 1))
+
+
 def delete_day(root: Path) -> None:
     (root / "content/digests/2024-01-16.md").unlink()
     (root / "content/raw/day2.txt").unlink()
@@ -78,6 +90,7 @@ def edit_title_in_place(root: Path) -> None:
 EDITS: list[Callable[[Path], None]] = [
     add_day,
     note_and_move,
+    note_and_intro,
     edit_title_in_place,
     delete_day,
     edit_template,
@@ -113,3 +126,19 @@ def test_a_deleted_output_file_is_restored(tiny: Path) -> None:
     (tiny / "site/index.html").unlink()
     build(project)
     assert (tiny / "site/index.html").is_file()
+
+
+def test_a_note_alone_plans_and_writes_its_day_page_alone(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.build.full as full
+
+    project = Project.find(tiny)
+    build(project)
+    planned: list[int] = []
+    real = full.plan_search
+    monkeypatch.setattr(full, "plan_search", lambda *a: planned.append(1) or real(*a))
+    note_and_intro(tiny)
+    report = build(project)
+    assert (report.written, report.removed, planned) == (1, 0, [])
+    assert "A word on this day." in (tiny / "site/days/2024-01-16.html").read_text()

@@ -19,7 +19,7 @@ from digest.model import Day, Meta, Paper, Section
 from digest.pages.cache import StoredDay
 from digest.pages.library import Library, LoadedDay, library_from
 from digest.site.keys import Keys, render_salt
-from digest.site.plan import plan
+from digest.site.plan import notes_paths, notes_plan, plan
 from digest.site.render import Renderer
 from digest.site.views import Views
 
@@ -170,3 +170,32 @@ def test_a_note_changes_the_key_of_its_day_page_alone() -> None:
     after = rendered(library(EDITS["note on a paper"](days())), Keys)
     moved = [p for p, (key, _) in after.items() if key is not None and before[p][0] != key]
     assert moved == ["days/2024-03-01.html"]
+
+
+NOTES_ONLY = {
+    "note on a paper": EDITS["note on a paper"],
+    "note on the latest day (the home page shows it)": edit_paper(D3, 0, notes="New *note*."),
+    "day intro": day_intro,
+}
+
+
+@pytest.mark.parametrize("name", NOTES_ONLY)
+def test_with_the_same_records_state_only_pages_showing_notes_change(name: str) -> None:
+    """What lets a build plan the notes' pages alone: under an edit that keeps the records
+    state, no other page's bytes change (and the state does move under every other edit)."""
+    config = Config(page_size=1)
+    before, after = library(days()), library(NOTES_ONLY[name](days()))
+    salt = render_salt([DEFAULT_TEMPLATES], config, before.themes, Views(before, config).site())
+    assert Keys(before, salt).records_state() == Keys(after, salt).records_state()
+    notes_pages = {s.path for s in notes_plan(Views(after, config), Keys(after, salt))}
+    assert notes_pages == notes_paths(after)
+    old, new = rendered(before, Keys), rendered(after, Keys)
+    changed = {p for p in new if new[p][1] != old[p][1]}
+    assert changed and changed <= notes_pages
+
+
+@pytest.mark.parametrize("name", [n for n in EDITS if n not in ("note on a paper", "day intro")])
+def test_every_other_edit_moves_the_records_state(name: str) -> None:
+    assert (
+        Keys(library(days())).records_state() != Keys(library(EDITS[name](days()))).records_state()
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from digest.pages.library import Library, library_from, warn_unknown_themes
 from digest.project import Project
 from digest.site.index import index_files
 from digest.site.keys import Keys, input_stamp, render_salt
-from digest.site.plan import plan
+from digest.site.plan import PageSpec, notes_paths, notes_plan, plan
 from digest.site.render import Renderer
 from digest.site.search import SearchPlan, plan_search
 from digest.site.views import Views
@@ -114,15 +114,20 @@ def write_site(
 ) -> None:
     """Stage the files whose data changed (all of them when templates or settings did).
 
-    ``pages=False`` stages the search index and assets only: what the search benchmark times.
+    When no page says anything new of its papers (a note, a day's introduction), only the
+    pages showing notes are planned: every other file is the last build's. ``pages=False``
+    stages the search index and assets only: what the search benchmark times.
     """
     views = Views(library, config)
     renderer = Renderer(dirs, views.site())
-    salt = render_salt(dirs, config, library.themes, renderer.site)
-    dirty: Pages = []
-    for spec in plan(views, Keys(library, salt)) if pages else ():
-        if spec.key is None or not writer.keep(spec.path, spec.key):
-            dirty.append((spec, spec.key))
+    keys = Keys(library, render_salt(dirs, config, library.themes, renderer.site))
+    static = list(renderer.static_files())
+    if pages and _only_days_changed(writer, keys, library, [path for path, _ in static]):
+        dirty = _dirty(notes_plan(views, keys), writer)
+        run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
+        _add_static(writer, static)
+        return
+    dirty = _dirty(plan(views, keys), writer) if pages else []
     search = plan_search(library, search_cache)
 
     def index() -> None:  # the pieces, keyed: made only if the last build's differ
@@ -135,7 +140,26 @@ def write_site(
 
     work = search_work(search, writer)
     run_work(renderer, writer, dirty, work, progress, later, index)
-    for site_path, source in renderer.static_files():
+    _add_static(writer, static)
+
+
+def _only_days_changed(
+    writer: SiteWriter, keys: Keys, library: Library, static: Sequence[str]
+) -> bool:
+    """Keep every page but those showing notes (and the static files, always added) if the
+    last build was made of the same records state (see :meth:`Keys.records_state`)."""
+    writer.state = keys.records_state() if library.records else ""  # an empty feed: today's date
+    redo = notes_paths(library) | set(static)
+    return writer.keep_all_but(writer.state, redo)
+
+
+def _dirty(specs: Iterable[PageSpec], writer: SiteWriter) -> Pages:
+    """Return the planned pages the last build did not write from the same data."""
+    return [(s, s.key) for s in specs if s.key is None or not writer.keep(s.path, s.key)]
+
+
+def _add_static(writer: SiteWriter, static: Sequence[tuple[str, Path]]) -> None:
+    for site_path, source in static:
         writer.add(site_path, source.read_bytes())
 
 

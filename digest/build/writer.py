@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,9 @@ class SiteWriter:
         if clean:  # forget hashes and keys, so that every file is rendered and written again
             manifest = {}
         self.inputs: str = manifest.get("inputs", "")
+        self.old_state: str = manifest.get("state", "")
+        self.state = ""
+        """What the pages of this build are made of, but day pages (see ``keep_all_but``)."""
         self.old: dict[str, str] = manifest.get("files", {})
         self.old_keys: dict[str, str] = manifest.get("keys", {})
         self.new: dict[str, str] = {}
@@ -97,6 +100,20 @@ class SiteWriter:
         if self.old_keys.get(marker) != key:
             return False
         paths = [p for p in self.old if p.startswith(folder) and not p.startswith(but)]
+        if not all(self._exists(p) for p in paths):
+            return False
+        for site_path in paths:
+            self.new[site_path] = self.old[site_path]
+            if site_path in self.old_keys:
+                self.keys[site_path] = self.old_keys[site_path]
+        return True
+
+    def keep_all_but(self, state: str, redo: Collection[str]) -> bool:
+        """Keep every file the last build wrote but those in ``redo`` if it was made of the
+        same ``state`` and all of them are still there; else keep none (plan them all)."""
+        if not state or self.old_state != state:
+            return False
+        paths = [p for p in self.old if p not in redo]
         if not all(self._exists(p) for p in paths):
             return False
         for site_path in paths:
@@ -141,6 +158,7 @@ class SiteWriter:
         manifest = {
             "version": MANIFEST_VERSION,
             "inputs": inputs,
+            "state": self.state,
             "files": self.new,
             "keys": self.keys,
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import json
 import logging
 import pickle
@@ -176,10 +177,16 @@ def papers_token(day: Day) -> str:
 def records_token(day: Day) -> str:
     """Hash everything the page says of its papers but their notes: date, title, sections
     and each paper's every other field (pickled: the fields are nested dataclasses, and
-    pickling is twice as fast as the JSON of the papers token)."""
+    pickling is twice as fast as the JSON of the papers token). A page just written and
+    the same page read back must give one token, or the build after each ingest would take
+    the new day's papers for changed."""
     papers = [(s, replace(p, notes="") if p.notes else p) for s, p in day.placed_papers()]
     sections = [(section.slug, section.name) for section in day.sections]
-    return sha1_hex(pickle.dumps((day.date, day.title, sections, papers), protocol=5))
+    data = io.BytesIO()
+    pickler = pickle.Pickler(data, protocol=5)
+    pickler.fast = True  # no memo: the same text twice pickles alike, shared object or not
+    pickler.dump((day.date, day.title, sections, papers))
+    return sha1_hex(data.getvalue())
 
 
 def parse_page(path: Path) -> tuple[str, Day]:

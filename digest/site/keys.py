@@ -58,6 +58,14 @@ class Keys:
             token = self._tokens[paper_id] = "/".join(parts)
         return token
 
+    def records_state(self) -> str:
+        """Key at once every page but those showing notes (day pages, the home page: see
+        :func:`digest.site.plan.notes_plan`). With the same salt, each of them is made of
+        what the digest pages say of their papers (:func:`records_token`), the search index
+        too, so while no day's records token moves (a note, a day's introduction) they are
+        all the last build's."""
+        return self._key("records", *(f"{d}:{t}" for d, t in self._papers_tokens.items()))
+
     def day_page(self, day: LoadedDay, neighbours: Sequence[LoadedDay | None]) -> str:
         """A day page shows its papers (with their other dates), its notes and introductions
         (its whole page), and its neighbours' papers counted by theme."""

@@ -13,7 +13,7 @@ from functools import partial
 
 from digest import urls
 from digest.model import OTHER
-from digest.pages.library import Record
+from digest.pages.library import Library, Record
 from digest.site.keys import Keys
 from digest.site.records import Page
 from digest.site.views import Views
@@ -34,13 +34,7 @@ class PageSpec:
 def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
     """Yield every page of the site as a spec, in a fixed order."""
     library = views.library
-    yield PageSpec(urls.HOME, None, views.home)
-    days = library.days
-    for i, day in enumerate(days):
-        before = days[i - 1] if i else None
-        after = days[i + 1] if i + 1 < len(days) else None
-        key = keys.day_page(day, (before, day, after))
-        yield PageSpec(urls.day_path(day.date), key, partial(views.day, day, before, after))
+    yield from notes_plan(views, keys)
     for slug in [*views.slugs, OTHER]:
         yield from theme_plan(views, keys, slug)
     for record in sorted(library.records.values(), key=lambda r: r.id):
@@ -56,6 +50,24 @@ def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
         yield PageSpec(plain.path, None, partial(_same, plain))
     if views.config.base_url:  # the sitemap protocol allows absolute URLs only
         yield from sitemap_plan(views, keys)
+
+
+def notes_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
+    """Plan the pages that show notes and introductions: the home page (its cards are the
+    latest day's, notes included, which a project's template may show), then the day pages,
+    oldest first. All a build plans when only notes changed."""
+    yield PageSpec(urls.HOME, None, views.home)
+    days = views.library.days
+    for i, day in enumerate(days):
+        before = days[i - 1] if i else None
+        after = days[i + 1] if i + 1 < len(days) else None
+        key = keys.day_page(day, (before, day, after))
+        yield PageSpec(urls.day_path(day.date), key, partial(views.day, day, before, after))
+
+
+def notes_paths(library: Library) -> set[str]:
+    """Return the paths :func:`notes_plan` plans, without working out their keys."""
+    return {urls.HOME, *(urls.day_path(day.date) for day in library.days)}
 
 
 def redirect_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
