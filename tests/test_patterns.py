@@ -145,3 +145,11 @@ def test_a_five_megabyte_line_goes_through_the_whole_parse_command(tmp_path: Pat
     done = digest(tmp_path, "parse", str(dump), "--year", "2024", timeout=20)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "2 entries\n"
+
+
+def test_a_rule_is_compiled_for_matching_when_it_first_matches_a_text() -> None:
+    """A build that classifies nothing loads every theme: it no longer compiles them all."""
+    pattern = compile_pattern(r"quantiz\w+")
+    assert pattern._compiled is None
+    found = pattern.search("we quantize tiny models")
+    assert found is not None and found.group() == "quantize" and pattern._compiled is not None
