@@ -109,3 +109,12 @@ def test_a_no_op_build_imports_nothing_of_the_pipeline(tiny: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_stamp_that_cannot_be_written_leaves_the_build_done(tiny: Path) -> None:
+    project = Project.find(tiny)
+    (project.cache_dir).mkdir(parents=True, exist_ok=True)
+    (project.cache_dir / "stamps").write_text("a file where the stamps folder goes")
+    report = build(project)
+    assert report.written > 20 and (project.site_dir / "index.html").is_file()
+    assert not build(project).noop  # no stamp: the full check answers, and finds it whole

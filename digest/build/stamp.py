@@ -18,12 +18,16 @@ This module imports only the standard library, for the same reason.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 STAMP_FORMAT = 1
 FINE_STEP_NS = 100_000_000
@@ -49,7 +53,7 @@ def _walk(folder: str, lines: list[str]) -> None:
     try:
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # missing, not a folder, unreadable: as rglob, nothing below it counts
         return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder is not entered
@@ -80,10 +84,15 @@ def record(path: Path, out: Path, inputs: str, folders: Sequence[str], files: in
         return
     data = {"format": STAMP_FORMAT, "out": str(out), "inputs": inputs, "folders": times}
     data |= {"files": files, "racy": _racy(times.values(), taken)}
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:  # the site is whole: only the next no-op build is slower
+        log.warning("could not write the build stamp %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def current(path: Path, out: Path, inputs: str, staging: Path) -> int | None:
@@ -105,8 +114,14 @@ def current(path: Path, out: Path, inputs: str, staging: Path) -> int | None:
 
 
 def forget(path: Path) -> None:
-    """Remove a stamp that can no longer be trusted (a build is about to change the site)."""
-    path.unlink(missing_ok=True)
+    """Remove a stamp that can no longer be trusted (a build is about to change the site).
+
+    One that cannot be removed cannot mislead either: the build changes the folders' times.
+    """
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not remove the build stamp %s: %s", path, exc)
 
 
 def _folder_times(out: Path, folders: Iterable[str]) -> dict[str, int] | None:
