@@ -8,6 +8,7 @@ import json
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate
 from pathlib import Path
@@ -46,7 +47,12 @@ def search_files(library: Library, cache_dir: Path | None = None) -> list[tuple[
 
 
 SMALL = search.Layout(
-    chunk_postings=400, fold_days=7, tail_postings=150, group_every=4, position_docs=128
+    chunk_postings=400,
+    fold_days=7,
+    tail_postings=150,
+    group_every=4,
+    position_docs=128,
+    details_docs=3,
 )
 """A layout that cuts a few hundred papers into hundreds of pieces, big terms included."""
 
@@ -217,14 +223,51 @@ def test_search_files_are_deterministic(library: Library, tmp_path: Path) -> Non
     assert first == list(search_files(library, cache_dir=tmp_path))  # from the cache
 
 
-def test_every_paper_has_its_details(library: Library) -> None:
+def details_by_number(files: dict[str, bytes]) -> list[Any]:
+    """Return every paper's details in number order, found as search.js finds them: its day
+    from the manifest's days, then its file and its place there from its rank that day."""
+    manifest = piece(files[f"{SEARCH_DIR}/manifest.js"].replace(b"manifest(", b'manifest("",'))[1]
+    values = lunr_format.unvlqs(manifest["days"]["days"])
+    date = dt.date.fromisoformat(manifest["days"]["first"])
+    size = manifest["detailsDocs"]
+    found = []
+    for gap, count in zip(values[::2], values[1::2], strict=True):
+        date += dt.timedelta(days=gap)
+        for rank in range(count):
+            name = f"d/{date.isoformat()}-{rank // size}"
+            loaded, group = piece(files[f"{SEARCH_DIR}/{name}.js"])
+            assert loaded == name
+            found.append(group[rank % size])
+    return found
+
+
+@pytest.mark.parametrize("layout", [search.LAYOUT, SMALL], ids=["default", "small"])
+def test_every_paper_has_its_details(
+    library: Library, layout: search.Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "LAYOUT", layout)
     files = dict(search_files(library))
-    details = {piece(data)[1][0]: piece(data) for path, data in files.items() if "/d/" in path}
-    assert sorted(details) == sorted(library.records)
+    docs = search_docs(library)
+    expected = [[d.id, d.title, d.abstract, list(d.themes), d.authors] for d in docs]
+    assert details_by_number(files) == expected
+    days = Counter(d.date for d in docs)
+    size = layout.details_docs
+    per_day = Counter(p.split("/d/")[1].rsplit("-", 1)[0] for p in files if "/d/" in p)
+    assert per_day == {day: -(-n // size) for day, n in days.items()}  # a day in files of k
+    assert max(days.values()) > size and any(n % size for n in days.values())
     record = next(r for r in library.records.values() if r.themes)
-    name, data = details[record.id]
-    assert name.startswith(f"d/{record.first_seen.isoformat()}-")
-    assert data == [record.id, record.title, record.abstract, list(record.themes), ""]
+    assert [record.id, record.title, record.abstract, list(record.themes), ""] in expected
+
+
+def test_an_edited_paper_rewrites_its_own_details_file_only(library: Library) -> None:
+    before = dict(search_files(library))
+    docs = search_docs(library)
+    day = Counter(d.date for d in docs).most_common(1)[0][0]
+    paper = [d for d in docs if d.date == day][13]  # rank 13: the second file of its day
+    after = dict(search_files(_retitled(library, paper.id, "Zanzibar Retitled")))
+    changed = [p for p in after if "/d/" in p and before.get(p) != after[p]]
+    assert changed == [f"{SEARCH_DIR}/d/{day}-{13 // search.LAYOUT.details_docs}.js"]
+    assert sorted(p for p in after if "/d/" in p) == sorted(p for p in before if "/d/" in p)
 
 
 def test_papers_are_numbered_oldest_first(library: Library) -> None:
@@ -244,7 +287,7 @@ def test_hostile_text_stays_a_json_string(library: Library) -> None:
     files = dict(search_files(_retitled(library, record.id, title)))
     data = next(d for p, d in files.items() if "/d/" in p and record.id.encode() in d)
     assert b"\\u2028" in data and "\u2028" not in data.decode("ascii")
-    assert piece(data)[1][1] == title
+    assert [r[1] for r in piece(data)[1] if r[0] == record.id] == [title]
 
 
 def _retitled(library: Library, paper: str, title: str) -> Library:
@@ -322,7 +365,7 @@ def test_new_days_rewrite_only_the_pieces_they_must(generated: Project, tmp_path
         kinds = {p.split("/")[2] if p.count("/") > 2 else "manifest" for p in changed}
         assert kinds <= {"c", "d", "g", "manifest", "p", "t", "v"}
         new_details = [p for p in changed if "/d/" in p]
-        assert len(new_details) == 20  # the day's papers, no other paper's details
+        assert len(new_details) == 7  # the day's 20 papers, 3 a file: no other day's
         folded = [p for p in changed if "/c/" in p]
         assert 0 < len(folded) < len(chunks) / 3, (len(folded), len(chunks))
         assert files_of(generated, None) == after  # the same bytes as a build from nothing

@@ -349,7 +349,7 @@ def test_works_under_a_sub_path(page: Any, sub_path_server: tuple[str, list[str]
 
 
 def test_a_query_loads_only_the_pieces_its_terms_are_in(
-    page: Any, sub_path_server: tuple[str, list[str]]
+    page: Any, sub_path_server: tuple[str, list[str]], sample_site: Path
 ) -> None:
     url, requested = sub_path_server
     page.goto(f"{url}search.html?q=title:nerv")
@@ -358,10 +358,47 @@ def test_a_query_loads_only_the_pieces_its_terms_are_in(
     kinds = sorted({p.split("/")[0] for p in pieces if "/" in p})
     assert kinds == ["c", "d", "g", "p", "t"]
     assert sum(p.startswith("c/") for p in pieces) == 1  # one chunk holds "nerv"
-    assert sum(p.startswith("d/") for p in pieces) == page.locator(RESULT).count()
+    files = details_files(sample_site)
+    wanted = {f"{files[paper][0]}.js" for paper in shown_papers(page)}
+    assert 0 < len(wanted) <= page.locator(RESULT).count()  # results may share a file
+    assert sorted(p.split("?")[0] for p in pieces if p.startswith("d/")) == sorted(wanted)
     requested.clear()
     page.evaluate("digestSearch.lunr('nerf~1')")  # fuzzy: reads the vocabularies
     assert any("/search/v/" in p for p in requested)
+
+
+def details_files(site: Path) -> dict[str, tuple[str, list[Any]]]:
+    """Return each paper's details file (its name) and its record there, read from the site."""
+    found = {}
+    for path in (site / "assets" / "search" / "d").glob("*.js"):
+        text = path.read_text(encoding="ascii")
+        name, rest = text[text.index("(") + 1 : -3].split(",", 1)
+        for record in json.loads(rest):
+            found[record[0]] = (json.loads(name), record)
+    return found
+
+
+def shown_papers(page: Any) -> list[str]:
+    """Return the papers of the results on the page, in order, by the ids their links name."""
+    links = page.locator(f"{RESULT} a.result-link").evaluate_all("a => a.map(x => x.href)")
+    return [re.search(r"papers/(\w+)\.html$", link)[1] for link in links]  # type: ignore[index]
+
+
+def test_results_show_their_own_papers(page: Any, sample_site: Path) -> None:
+    """Papers of a day share details files: each result shows its own title and abstract."""
+    files = details_files(sample_site)
+    assert len({name for name, _ in files.values()}) < len(files) / 5
+    page.goto(search_url(sample_site, "quant*"))
+    assert matched(status(page)) > 50
+    papers = shown_papers(page)
+    assert len(papers) == 50 and len({files[p][0] for p in papers}) < 50
+    shown = page.locator(RESULT)
+    for i, paper in enumerate(papers):
+        _, (_, title, abstract, _, _) = files[paper]
+        assert shown.nth(i).locator(".paper-title").inner_text() == title
+        snippet = shown.nth(i).locator(".snippet").inner_text().strip("\u2026")
+        assert snippet and snippet in " ".join(abstract.split())
+    assert page.errors == []
 
 
 def test_lunr_results_are_complete_and_ranked(page: Any, sample_site: Path) -> None:

@@ -168,10 +168,10 @@ def search_work(search: SearchPlan, writer: SiteWriter) -> SearchWork:
     keys: dict[str, str] = {}
     dirty = []
     keep = writer.keep
-    for path, key, block, paper in search.details():  # 50,000 of them: kept lean
+    for path, key, block, group in search.details():  # 5,000 of them: kept lean
         if not keep(path, key):
             keys[path] = key
-            dirty.append((block, paper))
+            dirty.append((block, group))
     return SearchWork(search.units(dirty), keys)
 
 

@@ -148,6 +148,7 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
         "lunr": LUNR_VERSION,
         "n": len(plan.docs),
         "days": _day_table(plan, assembly.days),
+        "detailsDocs": search.LAYOUT.details_docs,
         "positionDocs": search.LAYOUT.position_docs,
         "positions": _positions(plan, small),
         "tails": _tails(small, tails),
@@ -279,8 +280,9 @@ def _positions(plan: SearchPlan, files: dict[str, bytes]) -> list[str]:
 
 
 def _day_table(plan: SearchPlan, days: Days) -> dict[str, Any]:
-    """Return the days papers were first seen on, which name their details files: the first
-    date, then for each day the days since the one before and its number of papers."""
+    """Return the days papers were first seen on, which name their details files (a paper's
+    rank that day, over ``detailsDocs``, is its file's number): the first date, then for each
+    day the days since the one before and its number of papers."""
     if not days.ordinals:
         return {"days": "", "first": ""}
     ends = [*days.starts[1:], len(plan.docs)]

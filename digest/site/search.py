@@ -17,7 +17,10 @@ every paper (``tests/test_search_equality.py`` compares them). The pieces:
   chunks, so it stays small); ``v/*.js``, vocabularies: the terms of a group, read by fuzzy and
   leading-wildcard queries only.
 - ``p/*.js``, position pieces: theme memberships of a range of papers (for the filter counts).
-- ``d/DAY-RANK.js``: one paper's details (title, abstract for snippet windows, themes, authors).
+- ``d/DAY-GROUP.js``: details (title, abstract for snippet windows, themes, authors) of
+  ``details_docs`` papers first seen on one day, group ``GROUP`` holding the papers of rank
+  ``GROUP * details_docs`` on: gzip packs a few abstracts much better than one (see
+  :attr:`Layout.details_docs`), and a day or a paper changes only its own day's files.
 - ``manifest.js``: fields and boosts, paper count and average field lengths (lunr's global
   statistics), the days papers were first seen on (which name the details files), block
   versions, and the tables of groups, tails and position pieces.
@@ -53,7 +56,7 @@ from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4
+FORMAT = 5
 """Bump when a piece's format changes, so cached analyses of an older format are not reused."""
 
 
@@ -93,6 +96,15 @@ class Layout:
     """About this many chunks per directory (and vocabulary) group."""
     position_docs: int = 16_384
     """Papers per position piece."""
+    details_docs: int = 10
+    """Papers per details file (of one day). gzip bytes a paper, measured on the sample's 416
+    real abstracts (and on 10,000 papers of the benchmark corpus) for 1, 5, 10, 25 papers a
+    file: 805 (821), 647 (657), 598 (603), 546 (539): each file pays for its own gzip tables.
+    But a result shown costs its whole file, and the results of a query are spread over days:
+    at 10 a file is about 6 KB, so at most 60 KB for the first ten results and 300 KB for a
+    page of fifty; 25 would save 55-65 bytes a paper more, for about 125 KB and 600 KB. From
+    5 to 10 each KB more a first page saves 2 bytes a paper, past 10 under 1, so 10 (a
+    50-paper day is five files)."""
 
 
 LAYOUT = Layout()
@@ -262,7 +274,7 @@ class SearchUnit:
     block: Block
     analyse: bool
     details: tuple[int, ...]
-    """Numbers (within the block) of the papers whose details files must be written."""
+    """Numbers (within the block, see :func:`details_groups`) of the details files to write."""
     cache_dir: Path | None
 
     @property
@@ -274,13 +286,14 @@ class SearchUnit:
         """Analyse the block if the cache lacks it; return the details files to stage."""
         if self.analyse:
             load_analysis(self.block, self.cache_dir)
-        days = _day_ranks(self.block.docs)
-        return [details_file(self.block.docs[i], days[i]) for i in self.details]
+        docs = self.block.docs
+        groups = details_groups(docs)
+        return [details_file(groups[g][0], docs[groups[g][1] : groups[g][2]]) for g in self.details]
 
     @property
     def weight(self) -> int:
         """Roughly how much work this is, in papers analysed (details files are cheap)."""
-        return (len(self.block.docs) if self.analyse else 0) + len(self.details) // 8
+        return (len(self.block.docs) if self.analyse else 0) + len(self.details) * 5 // 4
 
 
 @dataclass(frozen=True)
@@ -300,16 +313,16 @@ class SearchPlan:
         return search_index_key(settings, [block.key for block in self.blocks])
 
     def details(self) -> Iterator[tuple[str, str, int, int]]:
-        """Yield (path, key, block, paper within block) of every paper's details file.
+        """Yield (path, key, block, group within block) of every details file.
 
-        The key is the block's and the paper's place in it: a changed block writes its details
-        again (bytes that did not change are not staged), and 50,000 keys cost no hashing.
+        The key is the block's, the group size and the group's place in the block: a changed
+        block writes its details again (bytes that did not change are not staged, so an edited
+        paper rewrites its own file only), and 5,000 keys cost no hashing.
         """
+        size = LAYOUT.details_docs
         for b, block in enumerate(self.blocks):
-            ranks = _day_ranks(block.docs)
-            prefix = f"{SEARCH_DIR}/d/"
-            for i, doc in enumerate(block.docs):
-                yield f"{prefix}{doc.date}-{ranks[i]}.js", f"{block.key[:24]}.{i}", b, i
+            for g, (name, _, _) in enumerate(details_groups(block.docs)):
+                yield f"{SEARCH_DIR}/{name}.js", f"{block.key[:24]}.{size}.{g}", b, g
 
     def units(self, dirty_details: Iterable[tuple[int, int]]) -> list[SearchUnit]:
         """Return the pool's work: blocks not analysed yet, and the details files to write."""
@@ -336,18 +349,26 @@ def plan_search(library: Library, cache_dir: Path | None) -> SearchPlan:
     return SearchPlan(tuple(docs), tuple(blocks(docs)), themes, cache_dir)
 
 
-def _day_ranks(docs: Sequence[SearchDoc]) -> list[int]:
-    """Return each paper's rank among the papers first seen on its day (they are in order)."""
-    ranks: list[int] = []
-    for _, group in groupby(docs, key=lambda d: d.date):
-        ranks += range(len(list(group)))
-    return ranks
+def details_groups(docs: Sequence[SearchDoc]) -> list[tuple[str, int, int]]:
+    """Return (name, first, end) of each details file of papers in order: a day's papers, by
+    rank that day, in runs of ``details_docs`` (the last run of a day may be shorter). The
+    browser finds a paper's file from its day's first paper number alone (the manifest's days)."""
+    size = LAYOUT.details_docs
+    found: list[tuple[str, int, int]] = []
+    start = 0
+    for date, day in groupby(docs, key=lambda d: d.date):
+        end = start + len(list(day))
+        for g, lo in enumerate(range(start, end, size)):
+            found.append((f"d/{date}-{g}", lo, min(lo + size, end)))
+        start = end
+    return found
 
 
-def details_file(doc: SearchDoc, rank: int) -> tuple[str, bytes]:
-    """Return a paper's details script: what a result shows and its snippet is cut from."""
-    name = f"d/{doc.date}-{rank}"
-    data = [doc.id, doc.title, doc.abstract, list(doc.themes), doc.authors]
+def details_file(name: str, docs: Sequence[SearchDoc]) -> tuple[str, bytes]:
+    """Return a details script: for each paper, what a result shows and its snippet is cut
+    from. Themes are the position pieces' too, but cost 2-3 gzip bytes a paper here, where
+    taking them from there would make each shown result wait for one more piece."""
+    data = [[doc.id, doc.title, doc.abstract, list(doc.themes), doc.authors] for doc in docs]
     return f"{SEARCH_DIR}/{name}.js", _script("doc", name, data)
 
 

@@ -526,13 +526,18 @@
     return manifest.positionDocs;
   }
 
-  /* A paper's details file is named by its day and its rank that day, fetched with the
-   * version of its block (so that a browser fetches it again once it changed). */
+  /* A paper's details are in the file of its day and its rank that day over the papers a
+   * file holds (one file serves the results among them), fetched with the version of its
+   * block (so that a browser fetches it again once it changed). */
   function details(doc) {
     if (!detailsCache[doc]) {
       var day = row(manifest.dayTable, doc);
       var version = row(manifest.versions, doc)[1];
-      detailsCache[doc] = load("d/" + day[1] + "-" + (doc - day[0]), version).then(function (data) {
+      var rank = doc - day[0];
+      var size = manifest.detailsDocs;
+      var name = "d/" + day[1] + "-" + Math.floor(rank / size);
+      detailsCache[doc] = load(name, version).then(function (group) {
+        var data = group[rank % size];
         return {ref: data[0], title: data[1], abstract: data[2], themes: data[3], authors: data[4],
                 date: day[1], url: root() + "papers/" + data[0] + ".html"};
       });

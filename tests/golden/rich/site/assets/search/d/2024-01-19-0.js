@@ -1,1 +1,1 @@
-digestSearch.doc("d/2024-01-19-0",["2401.10220","Tiny Robots Learn to Fold Laundry from Ten Demonstrations","A diffusion policy trained on ten demonstrations folds towels with a 78% success rate on a $300 robot arm.",[],"Dana Cole"]);
+digestSearch.doc("d/2024-01-19-0",[["2401.10220","Tiny Robots Learn to Fold Laundry from Ten Demonstrations","A diffusion policy trained on ten demonstrations folds towels with a 78% success rate on a $300 robot arm.",[],"Dana Cole"]]);

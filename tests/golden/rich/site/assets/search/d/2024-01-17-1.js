@@ -1,1 +1,0 @@
-digestSearch.doc("d/2024-01-17-1",["2401.09003","Neural Fields That Forget Gracefully","We study catastrophic forgetting in neural fields trained on streams of scenes and propose a replay-free regulariser that keeps earlier scenes sharp.",["inr"],"Jonas Berg Mira Patel"]);

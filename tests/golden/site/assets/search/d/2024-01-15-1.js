@@ -1,1 +1,0 @@
-digestSearch.doc("d/2024-01-15-1",["b8816328e490","Post-Training Quantization for Tiny Transformers","We propose a post-training quantization method that maps weights to 4-bit integers with a learned codebook, keeping accuracy within 1% of $\\text{FP16}$ baselines on $x^2$-scaled tasks.",["quantization"],""]);

@@ -1,1 +1,0 @@
-digestSearch.doc("d/2024-01-15-2",["e2e0ae30220d","NeRV-Lite: Neural Representations for Videos on Phones","We represent each video as a neural network that maps frame indices to frames, an implicit neural representation that compresses video 3x better than HEVC.",["inr"],""]);
