@@ -527,3 +527,19 @@ def test_the_largest_sample_day_stays_light_with_every_abstract(sample_site: Pat
     assert len(gzip.compress(html, 6)) < 150_000
     text = html.decode("utf-8")
     assert text.count('<details class="more">') == text.count('<p class="abstract">') == 250
+
+
+def test_a_template_edited_between_builds_is_used_though_compiled_ones_are_kept(
+    tiny: Path,
+) -> None:
+    """Compiled templates are kept in the cache; Jinja checks each against its source."""
+    project = Project.find(tiny)
+    (tiny / "templates").mkdir()
+    footer = tiny / "templates/_footer.html"
+    footer.write_text("<footer>first words</footer>\n")
+    build(project)
+    assert list((project.cache_dir / "templates").glob("*.cache"))
+    assert "first words" in (tiny / "site/index.html").read_text()
+    footer.write_text("<footer>second words</footer>\n")
+    build(project)
+    assert "second words" in (tiny / "site/index.html").read_text()

@@ -142,3 +142,25 @@ def test_a_note_alone_plans_and_writes_its_day_page_alone(
     report = build(project)
     assert (report.written, report.removed, planned) == (1, 0, [])
     assert "A word on this day." in (tiny / "site/days/2024-01-16.html").read_text()
+
+
+def test_a_note_on_an_older_day_renders_that_day_alone(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the home page (it shows the latest day's cards) nor any other day."""
+    from digest.site.views import Views
+
+    project = Project.find(tiny)
+    build(project)
+    made: list[str] = []
+    real_day, real_home = Views.day, Views.home
+    monkeypatch.setattr(
+        Views, "day", lambda self, d, *a: made.append(str(d.date)) or real_day(self, d, *a)
+    )
+    monkeypatch.setattr(Views, "home", lambda self: made.append("home") or real_home(self))
+    page = tiny / "content/digests/2024-01-15.md"
+    page.write_text(page.read_text() + "\nA note at the end of the older day.\n")
+    assert build(project).written == 1 and made == ["2024-01-15"]
+    made.clear()
+    note_and_intro(tiny)  # the latest day: its page and the home page
+    assert build(project).written == 1 and made == ["home", "2024-01-16"]

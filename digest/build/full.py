@@ -86,7 +86,10 @@ def build_site(
         warn_unknown_themes(stored, project.themes)
         library = library_from(stored, project.themes)
         dirs = template_dirs(project.templates_dir)
-        write_site(library, config, dirs, writer, project.cache_dir / "search", progress, later)
+        write_site(
+            library, config, dirs, writer, project.cache_dir / "search", progress, later,
+            templates_cache=project.cache_dir / "templates",
+        )  # fmt: skip
         written, unchanged, removed = writer.commit(inputs)
         _take_stamp(where, out, fast_inputs(files, base_url), writer.new)
     finally:
@@ -111,6 +114,7 @@ def write_site(
     later: Sequence[Callable[[], None]] = (),
     *,
     pages: bool = True,
+    templates_cache: Path | None = None,
 ) -> None:
     """Stage the files whose data changed (all of them when templates or settings did).
 
@@ -119,11 +123,12 @@ def write_site(
     stages the search index and assets only: what the search benchmark times.
     """
     views = Views(library, config)
-    renderer = Renderer(dirs, views.site())
+    renderer = Renderer(dirs, views.site(), templates_cache)
     keys = Keys(library, render_salt(dirs, config, library.themes, renderer.site))
     static = list(renderer.static_files())
-    if pages and _only_days_changed(writer, keys, library, [path for path, _ in static]):
-        dirty = _dirty(notes_plan(views, keys), writer)
+    changed = _notes_changed(writer, keys, library, [path for path, _ in static]) if pages else None
+    if changed is not None:
+        dirty = _dirty(notes_plan(views, keys, changed), writer)
         run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
         _add_static(writer, static)
         return
@@ -143,14 +148,21 @@ def write_site(
     _add_static(writer, static)
 
 
-def _only_days_changed(
+def _notes_changed(
     writer: SiteWriter, keys: Keys, library: Library, static: Sequence[str]
-) -> bool:
-    """Keep every page but those showing notes (and the static files, always added) if the
-    last build was made of the same records state (see :meth:`Keys.records_state`)."""
+) -> set[dt.date] | None:
+    """Return the days whose pages changed, having kept every other file (the static files
+    are always added), if the last build was made of the same records state (see
+    :meth:`Keys.records_state`); else None: the whole site is to be planned."""
     writer.state = keys.records_state() if library.records else ""  # an empty feed: today's date
-    redo = notes_paths(library) | set(static)
-    return writer.keep_all_but(writer.state, redo)
+    writer.days = keys.page_tokens()
+    changed = {
+        dt.date.fromisoformat(date)
+        for date, token in writer.days.items()
+        if writer.old_days.get(date) != token
+    }
+    redo = notes_paths(library, changed) | set(static)
+    return changed if writer.keep_all_but(writer.state, redo) else None
 
 
 def _dirty(specs: Iterable[PageSpec], writer: SiteWriter) -> Pages:

@@ -67,6 +67,9 @@ class SiteWriter:
         self.old_state: str = manifest.get("state", "")
         self.state = ""
         """What the pages of this build are made of, but day pages (see ``keep_all_but``)."""
+        self.old_days: dict[str, str] = manifest.get("days", {})
+        self.days: dict[str, str] = {}
+        """Each day page's own token, by date: which ones a note changed."""
         self.old: dict[str, str] = manifest.get("files", {})
         self.old_keys: dict[str, str] = manifest.get("keys", {})
         self.new: dict[str, str] = {}
@@ -159,6 +162,7 @@ class SiteWriter:
             "version": MANIFEST_VERSION,
             "inputs": inputs,
             "state": self.state,
+            "days": self.days,
             "files": self.new,
             "keys": self.keys,
         }

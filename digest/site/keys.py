@@ -66,6 +66,10 @@ class Keys:
         all the last build's."""
         return self._key("records", *(f"{d}:{t}" for d, t in self._papers_tokens.items()))
 
+    def page_tokens(self) -> dict[str, str]:
+        """Each day's whole page, by date: what a day page shows beyond its records state."""
+        return {date.isoformat(): token for date, token in self._day_tokens.items()}
+
     def day_page(self, day: LoadedDay, neighbours: Sequence[LoadedDay | None]) -> str:
         """A day page shows its papers (with their other dates), its notes and introductions
         (its whole page), and its neighbours' papers counted by theme."""

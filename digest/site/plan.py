@@ -6,8 +6,9 @@ Planning is cheap and complete: a rebuild walks the whole plan, keeps each page 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -52,22 +53,30 @@ def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
         yield from sitemap_plan(views, keys)
 
 
-def notes_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
+def notes_plan(
+    views: Views, keys: Keys, changed: Collection[dt.date] | None = None
+) -> Iterator[PageSpec]:
     """Plan the pages that show notes and introductions: the home page (its cards are the
     latest day's, notes included, which a project's template may show), then the day pages,
-    oldest first. All a build plans when only notes changed."""
-    yield PageSpec(urls.HOME, None, views.home)
+    oldest first. When only notes changed, a build plans these alone, and only for the
+    ``changed`` days (the home page if the latest day is one of them)."""
     days = views.library.days
+    if changed is None or (days and days[-1].date in changed):
+        yield PageSpec(urls.HOME, None, views.home)
     for i, day in enumerate(days):
+        if changed is not None and day.date not in changed:
+            continue
         before = days[i - 1] if i else None
         after = days[i + 1] if i + 1 < len(days) else None
         key = keys.day_page(day, (before, day, after))
         yield PageSpec(urls.day_path(day.date), key, partial(views.day, day, before, after))
 
 
-def notes_paths(library: Library) -> set[str]:
+def notes_paths(library: Library, changed: Collection[dt.date] | None = None) -> set[str]:
     """Return the paths :func:`notes_plan` plans, without working out their keys."""
-    return {urls.HOME, *(urls.day_path(day.date) for day in library.days)}
+    dates = [d.date for d in library.days if changed is None or d.date in changed]
+    home = changed is None or (library.days and library.days[-1].date in changed)
+    return {*([urls.HOME] if home else []), *(urls.day_path(date) for date in dates)}
 
 
 def redirect_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:

@@ -20,9 +20,9 @@ STATIC_DIR = "static"
 class Renderer:
     """Renders pages of one site with one environment (templates are compiled once)."""
 
-    def __init__(self, dirs: list[Path], site: Site):
+    def __init__(self, dirs: list[Path], site: Site, bytecode_dir: Path | None = None):
         self.dirs = dirs
-        self.env = make_environment(dirs)
+        self.env = make_environment(dirs, bytecode_dir=bytecode_dir)
         # A build compiles each template once and keeps it: no stat() of every template a page
         # uses, on every page (three per page, 16,000 at 5,000 papers). The preview server makes
         # a new Renderer for each rebuild, so edited templates are still picked up.

@@ -20,13 +20,22 @@ from digest.errors import DigestError
 TEMPLATE_SUFFIXES = (".html", ".xml", ".txt", ".svg")
 
 
-def make_environment(dirs: Sequence[Path], *, escape: bool = True) -> jinja2.Environment:
+def make_environment(
+    dirs: Sequence[Path], *, escape: bool = True, bytecode_dir: Path | None = None
+) -> jinja2.Environment:
     """Return an environment over ``dirs``: undefined names are errors; HTML/XML autoescaped.
 
     ``escape=False`` is for plain-text output (the email's text part), where escaping would
-    show ``&amp;`` to the reader.
+    show ``&amp;`` to the reader. ``bytecode_dir`` keeps compiled templates between runs
+    (Jinja checks each against its source): compiling the day page's templates was 0.09 s of
+    a rebuild after a note.
     """
+    cache = None
+    if bytecode_dir is not None:
+        bytecode_dir.mkdir(parents=True, exist_ok=True)
+        cache = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
     env = jinja2.Environment(
+        bytecode_cache=cache,
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         autoescape=(
             jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True)
