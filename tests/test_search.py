@@ -461,3 +461,15 @@ def test_a_build_that_changed_no_searchable_text_assembles_nothing(
     build(project)
     assert assembled == [1]
     assert _site_search_files(project.site_dir) == before
+
+
+def test_a_new_analyser_keys_every_block_anew(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cached analyses are reused by block key: a lunr.py that stems differently must not
+    reuse the old ones."""
+    docs = search_docs(library)
+    before = [block.key for block in search.blocks(docs)]
+    monkeypatch.setattr(search, "ANALYSER", "lunr.py 9.9 for lunr.js 2.3.9")
+    after = [block.key for block in search.blocks(docs)]
+    assert before and all(a != b for a, b in zip(before, after, strict=True))

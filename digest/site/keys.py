@@ -144,8 +144,9 @@ def search_doc_token(
     return "|".join([paper_id, theme_text, *tokens]) if all(tokens) else ""
 
 
-def search_block_key(version: int, name: str, fields: Sequence[str], parts: Sequence[str]) -> str:
-    """Key a block of the search index (half a month of papers) by what it is made of.
+def search_block_key(version: str, name: str, fields: Sequence[str], parts: Sequence[str]) -> str:
+    """Key a block of the search index (half a month of papers) by what it is made of, and
+    ``version``: the index format and the analyser (a new lunr.py may stem differently).
 
     Every other index file's key derives from block keys (see :mod:`digest.site.search`).
     """

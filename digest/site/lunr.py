@@ -21,12 +21,15 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from lunr import __TARGET_JS_VERSION__
+from lunr import __TARGET_JS_VERSION__, __VERSION__
 from lunr.stemmer import porter_stemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 LUNR_VERSION: str = __TARGET_JS_VERSION__
+ANALYSER = f"lunr.py {__VERSION__} for lunr.js {__TARGET_JS_VERSION__}"
+"""What turns text into terms (its tokenizer, stemmer, stop words): a block's analysis, cached
+between builds, is only reused under the same one."""
 K1 = 1.2
 B = 0.75
 SEPARATOR = re.compile(r"[ \t\n\r\f\v\xa0\-]+")

@@ -51,7 +51,7 @@ from digest.fsutil import write_atomic
 from digest.model import OTHER
 from digest.pages.library import Library
 from digest.site.keys import search_block_key, search_doc_token, search_index_key
-from digest.site.lunr import LUNR_VERSION, Analysis, analyze_block
+from digest.site.lunr import ANALYSER, LUNR_VERSION, Analysis, analyze_block
 from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def blocks(docs: Sequence[SearchDoc]) -> list[Block]:
     for name, group in groupby(docs, key=lambda d: block_name(d.date)):
         members = tuple(group)
         parts = [d.fingerprint() for d in members]
-        key = search_block_key(FORMAT, name, [f.name for f in FIELDS], parts)
+        key = search_block_key(f"{FORMAT}|{ANALYSER}", name, [f.name for f in FIELDS], parts)
         found.append(Block(name, start, members, key))
         start += len(members)
     return found
