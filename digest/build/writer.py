@@ -102,21 +102,19 @@ class SiteWriter:
         wrote ``marker`` under ``key`` and all of them are still there; else keep none."""
         if self.old_keys.get(marker) != key:
             return False
-        paths = [p for p in self.old if p.startswith(folder) and not p.startswith(but)]
-        if not all(self._exists(p) for p in paths):
-            return False
-        for site_path in paths:
-            self.new[site_path] = self.old[site_path]
-            if site_path in self.old_keys:
-                self.keys[site_path] = self.old_keys[site_path]
-        return True
+        return self._keep_present(
+            [p for p in self.old if p.startswith(folder) and not p.startswith(but)]
+        )
 
     def keep_all_but(self, state: str, redo: Collection[str]) -> bool:
         """Keep every file the last build wrote but those in ``redo`` if it was made of the
         same ``state`` and all of them are still there; else keep none (plan them all)."""
         if not state or self.old_state != state:
             return False
-        paths = [p for p in self.old if p not in redo]
+        return self._keep_present([p for p in self.old if p not in redo])
+
+    def _keep_present(self, paths: list[str]) -> bool:
+        """Keep ``paths`` as the last build wrote them (hashes, keys) if all are still there."""
         if not all(self._exists(p) for p in paths):
             return False
         for site_path in paths:
