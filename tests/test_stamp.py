@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from digest.build import stamp
 from digest.build.run import build
 from digest.build.writer import MANIFEST
@@ -118,3 +120,30 @@ def test_a_stamp_that_cannot_be_written_leaves_the_build_done(tiny: Path) -> Non
     report = build(project)
     assert report.written > 20 and (project.site_dir / "index.html").is_file()
     assert not build(project).noop  # no stamp: the full check answers, and finds it whole
+
+
+def test_a_page_saved_by_hand_while_a_build_ingests_is_built_next_time(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build fingerprints its inputs again after writing pages of its own; a page saved
+    meanwhile by someone else must not be taken for one it read."""
+    import digest.build.full as full
+
+    project = Project.find(tiny)
+    (tiny / "content/raw/day2.txt").rename(tiny / "day2.txt")
+    build(project)
+    settle(project.site_dir)
+    page = tiny / "content/digests/2024-01-15.md"
+    real = full.retheme
+
+    def saved_meanwhile(*args: object, **kwargs: object) -> object:
+        page.write_text(page.read_text() + "\nSaved while the build ran.\n")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(full, "retheme", saved_meanwhile)
+    (tiny / "day2.txt").rename(tiny / "content/raw/day2.txt")  # a new day to ingest
+    assert build(project).ingested
+    monkeypatch.setattr(full, "retheme", real)
+    again = build(project)
+    assert not again.noop and again.written >= 1
+    assert "Saved while the build ran." in (tiny / "site/days/2024-01-15.html").read_text()

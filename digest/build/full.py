@@ -20,7 +20,8 @@ from digest.build.run import BuildReport, Progress, Say, fast_inputs
 from digest.build.writer import SiteWriter
 from digest.config import Config, template_dirs
 from digest.fsutil import FileHashes
-from digest.ingest.run import DayReport, ingest, retheme
+from digest.ingest.run import RULES_STATE, DayReport, ingest, retheme
+from digest.model import Moves
 from digest.pages.cache import StoredDay, load_stored_days
 from digest.pages.library import Library, library_from, warn_unknown_themes
 from digest.project import Project
@@ -39,16 +40,17 @@ def build_site(
     out: Path,
     base_url: str | None,
     clean: bool,
-    files: str,
+    inputs_seen: tuple[str, int],
     progress: Progress | None,
     say: Say | None,
     started: float,
 ) -> BuildReport:
     """Build the site into ``out`` (see :func:`digest.build.run.build`, which holds the lock).
 
-    ``files`` is the inputs' fingerprint taken before anything was read; the stamp that
-    makes the next no-op build quick is taken only once the site is whole.
+    ``inputs_seen`` is the inputs' fingerprint and when it was taken, before anything was
+    read; the stamp that makes the next no-op build quick is taken once the site is whole.
     """
+    files, begun = inputs_seen
     where = stamp.stamp_path(project.cache_dir, out)
     stamp.forget(where)
     config = project.config
@@ -78,7 +80,7 @@ def build_site(
             cache_dir=project.cache_dir, later=later,
         )  # fmt: skip
         if pending or moves.papers or moves.recorded:
-            files = stamp.files_token(project.input_folders)
+            files = _files_after_own_writes(project, begun, ingested, moves)
             inputs = input_stamp(files, config)
             if say is not None:
                 for day in ingested:
@@ -96,6 +98,20 @@ def build_site(
         writer.discard()
     seconds = time.perf_counter() - started
     return BuildReport(out, written, unchanged, removed, seconds, ingested, moves)
+
+
+def _files_after_own_writes(
+    project: Project, begun: int, ingested: Sequence[DayReport], moves: Moves
+) -> str:
+    """Fingerprint the inputs again after this build wrote pages of its own; or "" (nothing
+    will match it, so the next build does its work) if another input changed meanwhile: a
+    page saved by hand while this build ran was not read by it, and a fingerprint taken now
+    would tell the next build it had been."""
+    own = {str(r.path) for r in ingested if r.written} | {str(p) for p in moves.pages}
+    own.add(str(project.digests_dir / RULES_STATE))
+    if stamp.touched_since(project.input_folders, begun, own):
+        return ""
+    return stamp.files_token(project.input_folders)
 
 
 def _take_stamp(where: Path, out: Path, inputs: str, site_paths: Collection[str]) -> None:

@@ -73,6 +73,7 @@ def build(
     check_output_folder(project, out)
     with project.writing("build"), rare_collections():
         where = stamp.stamp_path(project.cache_dir, out)
+        begun = time.time_ns()
         files = stamp.files_token(project.input_folders)
         inputs = fast_inputs(files, base_url)
         files_kept = None if clean else stamp.current(where, out, inputs, staging_folder(out))
@@ -80,7 +81,7 @@ def build(
             return BuildReport(out, 0, files_kept, 0, time.perf_counter() - started, noop=True)
         from digest.build.full import build_site  # the whole pipeline, imported only for work
 
-        return build_site(project, out, base_url, clean, files, progress, say, started)
+        return build_site(project, out, base_url, clean, (files, begun), progress, say, started)
 
 
 def fast_inputs(files: str, base_url: str | None) -> str:

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,26 @@ def files_token(folders: Iterable[Path]) -> str:
     Linked folders inside them are not entered (a link to a parent would never end); name
     a linked folder itself in ``folders`` to have it read.
     """
-    lines: list[str] = []
-    for folder in folders:
-        _walk(str(folder), lines)
+    lines = [f"{path}|{size}|{mtime}" for path, size, mtime in _files(folders)]
     return hashlib.sha1("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _walk(folder: str, lines: list[str]) -> None:
+def touched_since(folders: Iterable[Path], since_ns: int, but: Collection[str]) -> bool:
+    """Tell whether a file below ``folders`` (but those in ``but``, by path) was written at or
+    after ``since_ns``, give or take the clock step: by someone else, during a build that wrote
+    inputs of its own (new pages) and so had to fingerprint them again."""
+    earliest = since_ns - FINE_STEP_NS
+    return any(mtime >= earliest and path not in but for path, _, mtime in _files(folders))
+
+
+def _files(folders: Iterable[Path]) -> list[tuple[str, int, int]]:
+    found: list[tuple[str, int, int]] = []
+    for folder in folders:
+        _walk(str(folder), found)
+    return found
+
+
+def _walk(folder: str, found: list[tuple[str, int, int]]) -> None:
     try:
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
@@ -57,13 +70,13 @@ def _walk(folder: str, lines: list[str]) -> None:
         return
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder is not entered
-            _walk(entry.path, lines)
+            _walk(entry.path, found)
         elif entry.is_file():
             try:
                 stat = entry.stat()
             except FileNotFoundError:  # removed while listed: the next build sees it gone
                 continue
-            lines.append(f"{entry.path}|{stat.st_size}|{stat.st_mtime_ns}")
+            found.append((entry.path, stat.st_size, stat.st_mtime_ns))
 
 
 def stamp_path(cache_dir: Path, out: Path) -> Path:
