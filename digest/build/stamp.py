@@ -51,8 +51,9 @@ def touched_since(folders: Iterable[Path], since_ns: int, but: Collection[str]) 
     """Tell whether a file below ``folders`` (but those in ``but``, by path) was written at or
     after ``since_ns``, give or take the clock step: by someone else, during a build that wrote
     inputs of its own (new pages) and so had to fingerprint them again."""
-    earliest = since_ns - FINE_STEP_NS
-    return any(mtime >= earliest and path not in but for path, _, mtime in _files(folders))
+    return any(
+        mtime >= since_ns - _step([mtime]) and path not in but for path, _, mtime in _files(folders)
+    )
 
 
 def _files(folders: Iterable[Path]) -> list[tuple[str, int, int]]:
@@ -149,6 +150,10 @@ def _folder_times(out: Path, folders: Iterable[str]) -> dict[str, int] | None:
 
 def _racy(times: Iterable[int], taken: int) -> bool:
     values = list(times)
-    coarse = all(t % 1_000_000_000 == 0 for t in values)
-    step = COARSE_STEP_NS if coarse else FINE_STEP_NS
+    step = _step(values)
     return any(t >= taken - step for t in values)
+
+
+def _step(times: Sequence[int]) -> int:
+    """The clock step of the file system these times come from: whole seconds, or finer."""
+    return COARSE_STEP_NS if all(t % 1_000_000_000 == 0 for t in times) else FINE_STEP_NS
