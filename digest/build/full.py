@@ -109,9 +109,7 @@ def _files_after_own_writes(
     would tell the next build it had been."""
     own = {str(r.path) for r in ingested if r.written} | {str(p) for p in moves.pages}
     own.add(str(project.digests_dir / RULES_STATE))
-    if stamp.touched_since(project.input_folders, begun, own):
-        return ""
-    return stamp.files_token(project.input_folders)
+    return stamp.files_token_unless_touched(project.input_folders, begun, own)
 
 
 def _take_stamp(where: Path, out: Path, inputs: str, site_paths: Collection[str]) -> None:
@@ -142,7 +140,11 @@ def write_site(
     renderer = Renderer(dirs, views.site(), templates_cache)
     keys = Keys(library, render_salt(dirs, config, library.themes, renderer.site))
     static = list(renderer.static_files())
-    changed = _notes_changed(writer, keys, library, [path for path, _ in static]) if pages else None
+    changed = None
+    if pages:  # what the next build compares to (search_index's stays empty: no pages)
+        writer.state = keys.records_state() if library.records else ""  # empty: today's feed
+        writer.days = keys.page_tokens()
+        changed = _notes_changed(writer, library, [path for path, _ in static])
     if changed is not None:
         dirty = _dirty(notes_plan(views, keys, changed), writer)
         run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
@@ -165,13 +167,11 @@ def write_site(
 
 
 def _notes_changed(
-    writer: SiteWriter, keys: Keys, library: Library, static: Sequence[str]
+    writer: SiteWriter, library: Library, static: Sequence[str]
 ) -> set[dt.date] | None:
     """Return the days whose pages changed, having kept every other file (the static files
     are always added), if the last build was made of the same records state (see
     :meth:`Keys.records_state`); else None: the whole site is to be planned."""
-    writer.state = keys.records_state() if library.records else ""  # an empty feed: today's date
-    writer.days = keys.page_tokens()
     changed = {
         dt.date.fromisoformat(date)
         for date, token in writer.days.items()

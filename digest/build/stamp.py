@@ -13,12 +13,11 @@ can be changed again without its time moving (git's "racy" index entries): a sta
 such a folder is not trusted. The full check runs instead and, when the site is whole,
 takes a new stamp, which is then trustworthy.
 
-This module imports only the standard library, for the same reason.
+This module imports only the standard library and :mod:`digest.fsutil`, for the same reason.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -26,6 +25,8 @@ import os
 import time
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
+
+from digest.fsutil import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,23 @@ def files_token(folders: Iterable[Path]) -> str:
     Linked folders inside them are not entered (a link to a parent would never end); name
     a linked folder itself in ``folders`` to have it read.
     """
-    lines = [f"{path}|{size}|{mtime}" for path, size, mtime in _files(folders)]
+    return _token(_files(folders))
+
+
+def _token(found: list[tuple[str, int, int]]) -> str:
+    lines = [f"{path}|{size}|{mtime}" for path, size, mtime in found]
     return hashlib.sha1("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def touched_since(folders: Iterable[Path], since_ns: int, but: Collection[str]) -> bool:
-    """Tell whether a file below ``folders`` (but those in ``but``, by path) was written at or
-    after ``since_ns``, give or take the clock step: by someone else, during a build that wrote
-    inputs of its own (new pages) and so had to fingerprint them again."""
-    return any(
-        mtime >= since_ns - _step([mtime]) and path not in but for path, _, mtime in _files(folders)
-    )
+def files_token_unless_touched(folders: Iterable[Path], since_ns: int, own: Collection[str]) -> str:
+    """Fingerprint the inputs as :func:`files_token` does, or return "" (which no stamp or
+    manifest matches) if a file but those in ``own`` (paths) was written at or after
+    ``since_ns``, give or take the clock step: by someone else, while a build that wrote
+    inputs of its own (new pages) ran and had to fingerprint them again."""
+    found = _files(folders)
+    if any(mtime >= since_ns - _step([mtime]) and path not in own for path, _, mtime in found):
+        return ""
+    return _token(found)
 
 
 def _files(folders: Iterable[Path]) -> list[tuple[str, int, int]]:
@@ -98,15 +105,10 @@ def record(path: Path, out: Path, inputs: str, folders: Sequence[str], files: in
         return
     data = {"format": STAMP_FORMAT, "out": str(out), "inputs": inputs, "folders": times}
     data |= {"files": files, "racy": _racy(times.values(), taken)}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomic(path, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
     except OSError as exc:  # the site is whole: only the next no-op build is slower
         log.warning("could not write the build stamp %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
 
 
 def current(path: Path, out: Path, inputs: str, staging: Path) -> int | None:

@@ -42,7 +42,7 @@ class Keys:
         self._records = library.records
         self._tokens: dict[str, str] = {}
         self._day_tokens = {day.date: day_token(day) for day in library.days}
-        self._papers_tokens = {day.date: records_token(day) for day in library.days}
+        self._records_tokens = {day.date: records_token(day) for day in library.days}
 
     def record_token(self, paper_id: str) -> str:
         """Fingerprint a paper by the pages it is on: its record is made from them alone,
@@ -54,7 +54,7 @@ class Keys:
         token = self._tokens.get(paper_id)
         if token is None:
             dates = self._records[paper_id].dates
-            parts = [paper_id, *[self._papers_tokens[d] for d in dates]]
+            parts = [paper_id, *[self._records_tokens[d] for d in dates]]
             token = self._tokens[paper_id] = "/".join(parts)
         return token
 
@@ -64,7 +64,7 @@ class Keys:
         what the digest pages say of their papers (:func:`records_token`), the search index
         too, so while no day's records token moves (a note, a day's introduction) they are
         all the last build's."""
-        return self._key("records", *(f"{d}:{t}" for d, t in self._papers_tokens.items()))
+        return self._key("records", *(f"{d}:{t}" for d, t in self._records_tokens.items()))
 
     def page_tokens(self) -> dict[str, str]:
         """Each day's whole page, by date: what a day page shows beyond its records state."""
@@ -73,7 +73,7 @@ class Keys:
     def day_page(self, day: LoadedDay, neighbours: Sequence[LoadedDay | None]) -> str:
         """A day page shows its papers (with their other dates), its notes and introductions
         (its whole page), and its neighbours' papers counted by theme."""
-        days = [self._papers_tokens[d.date] if d else "-" for d in neighbours]
+        days = [self._records_tokens[d.date] if d else "-" for d in neighbours]
         own = self._day_tokens[day.date]
         return self._key(own, *days, *(self.record_token(p.paper.id) for p in day.placed))
 

@@ -61,11 +61,11 @@ def notes_plan(
     oldest first. When only notes changed, a build plans these alone, and only for the
     ``changed`` days (the home page if the latest day is one of them)."""
     days = views.library.days
-    if changed is None or (days and days[-1].date in changed):
+    home, chosen = _notes_pages(views.library, changed)
+    if home:
         yield PageSpec(urls.HOME, None, views.home)
-    for i, day in enumerate(days):
-        if changed is not None and day.date not in changed:
-            continue
+    for i in chosen:
+        day = days[i]
         before = days[i - 1] if i else None
         after = days[i + 1] if i + 1 < len(days) else None
         key = keys.day_page(day, (before, day, after))
@@ -74,9 +74,15 @@ def notes_plan(
 
 def notes_paths(library: Library, changed: Collection[dt.date] | None = None) -> set[str]:
     """Return the paths :func:`notes_plan` plans, without working out their keys."""
-    dates = [d.date for d in library.days if changed is None or d.date in changed]
-    home = changed is None or (library.days and library.days[-1].date in changed)
-    return {*([urls.HOME] if home else []), *(urls.day_path(date) for date in dates)}
+    home, chosen = _notes_pages(library, changed)
+    return {*([urls.HOME] if home else []), *(urls.day_path(library.days[i].date) for i in chosen)}
+
+
+def _notes_pages(library: Library, changed: Collection[dt.date] | None) -> tuple[bool, list[int]]:
+    """Whether the home page is planned, and which days (by index): all, or the changed."""
+    days = library.days
+    chosen = [i for i, day in enumerate(days) if changed is None or day.date in changed]
+    return changed is None or (bool(days) and days[-1].date in changed), chosen
 
 
 def redirect_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
