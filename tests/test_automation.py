@@ -49,7 +49,7 @@ def test_the_workflow_runs_every_step_and_keeps_what_a_failure_saved(tmp_path: P
     assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
     steps = flow["jobs"]["daily"]["steps"]
     runs = " ".join(step.get("run", "") for step in steps)
-    for command in ("digest fetch", "digest build", "digest email --send", "git push"):
+    for command in ("digest build --fetch", "digest email --send", "git push"):
         assert command in runs
     uses = [step.get("uses", "") for step in steps]
     assert any(u.startswith("actions/deploy-pages@") for u in uses)

@@ -246,3 +246,42 @@ def test_the_day_asked_for_is_the_day_listed(tmp_path: Path, cli: Cli) -> None:
         result = cli("parse", "--json", path)
         assert result.code == 0, result.err
         assert [r["date"] for r in json.loads(result.out)] == [day]
+
+
+def test_build_fetch_is_fetch_then_build_in_one_command(
+    fetching: Path, api: RecordedApi, cli: Cli, tmp_path: Path
+) -> None:
+    result = cli("build", "--fetch", "--endpoint", api.url, cwd=fetching)
+    assert result.code == 0, result.err
+    assert api.dates() == [f"2024-01-{d}" for d in range(16, 23)]  # what `fetch` asks for
+    assert "2024-01-17: 3 papers, saved content/raw/2024-01-17.hf.json" in result.out
+    assert "ingested content/digests/2024-01-18.md: 2 new papers" in result.out
+    assert (fetching / "site" / "papers" / "2401.09001.html").is_file()
+    one_command = pages(fetching)
+    again = cli("build", "--fetch", "--endpoint", api.url, cwd=fetching)
+    assert again.code == 0, again.err
+    assert api.dates().count("2024-01-17") == 1  # saved: not asked for again
+    assert "0 files written" in again.out.splitlines()[-1]
+    for page in (fetching / "content" / "digests").glob("*.md"):
+        page.unlink()
+    for dump in (fetching / "content" / "raw").glob("*.json"):
+        dump.unlink()
+    assert cli("fetch", "--endpoint", api.url, cwd=fetching).code == 0
+    assert pages(fetching) == one_command  # the same pages as `digest fetch` writes
+
+
+def test_build_fetch_offline_builds_what_is_saved_then_fails(fetching: Path, cli: Cli) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = cli("build", "--fetch", "--endpoint", f"http://127.0.0.1:{port}", cwd=fetching)
+    assert result.code == 1
+    assert result.err.startswith(f"digest: error: cannot reach http://127.0.0.1:{port} (")
+    assert "Traceback" not in result.err
+    assert (fetching / "site" / "index.html").is_file()  # the site is still built
+    assert "files written" in result.out
+
+
+def test_build_endpoint_goes_with_fetch(fetching: Path, cli: Cli) -> None:
+    result = cli("build", "--endpoint", "http://127.0.0.1:1", cwd=fetching)
+    assert result.code == 2 and "--endpoint goes with --fetch" in result.err

@@ -23,6 +23,7 @@ from digest.text import plural
 
 if TYPE_CHECKING:
     from digest.ingest.evaluate import Labelled
+    from digest.ingest.fetch import FetchedDay
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,7 @@ def run_fetch(args: argparse.Namespace) -> int:
             fetch_settings(project.config.fetch, args.endpoint),
             ingest_options={"themes": project.themes, "year": project.config.year(),
                             "cache_dir": project.cache_dir},
-            now=now,
-            done=lambda d: print(f"{d.date}: {d.papers or 'no'} papers, saved {_relative(d.path)}"),
+            now=now, done=_say_fetched,
         )  # fmt: skip
     for page in report.pages:
         state = "written" if page.written else "unchanged"
@@ -131,9 +131,20 @@ def run_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_fetched(day: FetchedDay) -> None:
+    print(f"{day.date}: {day.papers or 'no'} papers, saved {_relative(day.path)}")
+
+
 def run_build(args: argparse.Namespace) -> int:
-    """Build the site and print one summary line."""
+    """Build the site and print one summary line; with --fetch, fetch the missing days first.
+
+    ``--fetch`` is the daily job in one process: the build ingests what was saved, so the
+    archive is read once (``digest fetch`` then ``digest build`` read it twice).
+    """
+    if args.endpoint and not args.fetch:
+        raise UsageError("--endpoint goes with --fetch")
     project = Project.find(args.project)
+    fetch_error = _save_missing_days(project, args.endpoint) if args.fetch else None
     progress = terminal_progress if sys.stderr.isatty() else None
     report = build(
         project, out=args.out, base_url=args.base_url, clean=args.clean, progress=progress,
@@ -144,7 +155,26 @@ def run_build(args: argparse.Namespace) -> int:
     if report.moves.papers:
         print(report.moves.summary())
     print(report.summary())
+    if fetch_error is not None:  # the days saved before it are built; the job still fails
+        raise fetch_error
     return 0
+
+
+def _save_missing_days(project: Project, endpoint: str | None) -> DigestError | None:
+    """Fetch and save the days ``digest fetch`` would (no ingest: the build does it)."""
+    from digest.ingest.fetch import days_to_fetch, fetch_settings, save_days
+
+    days = days_to_fetch(project.raw_dir, date=None, since=None, now=now())
+    if not days:
+        print("nothing to fetch: every day asked for is saved in content/raw")
+        return None
+    with project.writing("fetch"):
+        fetched, error = save_days(
+            project.raw_dir, days, fetch_settings(project.config.fetch, endpoint), now=now,
+            done=_say_fetched,
+        )  # fmt: skip
+    print(f"fetched {len(fetched)} of {len(days)} days")
+    return error
 
 
 def run_init(args: argparse.Namespace) -> int:

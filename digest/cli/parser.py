@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument(
         "--clean", action="store_true", help="rewrite every file and remove anything stale"
     )
+    build_cmd.add_argument(
+        "--fetch",
+        action="store_true",
+        help="first fetch the missing days as `digest fetch` does: the daily job in one process",
+    )
+    build_cmd.add_argument(
+        "--endpoint", metavar="URL", help="with --fetch: the API endpoint (as for `digest fetch`)"
+    )
     build_cmd.set_defaults(run=run.run_build)
 
     init_cmd = _command(

@@ -130,14 +130,26 @@ def fetch_and_ingest(
 ) -> FetchReport:
     """Fetch ``days`` and ingest what was saved, also when a later day failed (then reported)."""
     started = time.perf_counter()
-    error: DigestError | None = None
-    try:
-        fetched = fetch_days(raw_dir, days, settings, now=now, done=done)
-    except FetchError as exc:
-        fetched, error = exc.fetched, exc
+    fetched, error = save_days(raw_dir, days, settings, now=now, done=done)
     saved = [day.path for day in fetched]
     pages = ingest(digests_dir, saved, **ingest_options) if saved else ()
     return FetchReport(tuple(fetched), pages, time.perf_counter() - started, error)
+
+
+def save_days(
+    raw_dir: Path,
+    days: Sequence[dt.date],
+    settings: FetchSettings,
+    *,
+    now: Callable[[], dt.datetime],
+    done: Callable[[FetchedDay], None] = lambda day: None,
+) -> tuple[list[FetchedDay], DigestError | None]:
+    """Fetch and save ``days``; return those saved and the error that stopped the rest, if
+    any: what was saved is to be ingested whether or not a later day failed."""
+    try:
+        return fetch_days(raw_dir, days, settings, now=now, done=done), None
+    except FetchError as exc:
+        return list(exc.fetched), exc
 
 
 def fetch_days(

@@ -9,8 +9,9 @@
 set -eu
 cd "$(dirname "$0")"
 PYTHON="${DIGEST_PYTHON:-@PYTHON@}"
-"$PYTHON" -m digest fetch
-"$PYTHON" -m digest build
+# One process fetches, ingests and builds, reading the archive once; when the API cannot be
+# reached it still builds what is saved, then fails.
+"$PYTHON" -m digest build --fetch
 if [ "${DIGEST_SEND_EMAIL:-yes}" != no ]; then
   "$PYTHON" -m digest email --send
 fi
