@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator
 
-from digest.pages.library import Library, Record
+from digest.pages.library import Library
 
 RELATED_COUNT = 5
 BY_AUTHORS = 3
@@ -22,47 +22,59 @@ def related_papers(library: Library, count: int = RELATED_COUNT) -> dict[str, tu
     papers, which matters at tens of thousands of them.
     """
     related = by_authors(library, min(BY_AUTHORS, count))
-    by_theme: dict[str, list[Record]] = {}
-    for record in library.records.values():
+    by_theme: dict[str, list[str]] = {}
+    for record in sorted(library.records.values(), key=lambda r: (r.first_seen, r.id)):
         for slug in record.themes:
-            by_theme.setdefault(slug, []).append(record)
+            by_theme.setdefault(slug, []).append(record.id)
     for members in by_theme.values():
-        members.sort(key=lambda r: (r.first_seen, r.id))
-        for i, record in enumerate(members):
-            mine = related[record.id]
-            for other in _neighbours(members, i):
-                if len(mine) >= count:
-                    break
-                if other.id not in mine:
-                    mine.append(other.id)
+        for i, paper_id in enumerate(members):
+            mine = related[paper_id]
+            if len(mine) >= count:
+                continue
+            for j in _around(i, len(members)):
+                other = members[j]
+                if other not in mine:
+                    mine.append(other)
+                    if len(mine) >= count:
+                        break
     return {k: tuple(v) for k, v in related.items()}
 
 
-def _neighbours(members: Sequence[Record], i: int) -> Iterable[Record]:
-    for step in range(1, len(members)):
-        for j in (i - step, i + step):
-            if 0 <= j < len(members):
-                yield members[j]
-        if i - step < 0 and i + step >= len(members):
+def _around(i: int, size: int) -> Iterator[int]:
+    """Yield the places nearest ``i`` in a list of ``size``: i-1, i+1, i-2, i+2, ..."""
+    for step in range(1, size):
+        before, after = i - step, i + step
+        if before < 0 and after >= size:
             return
+        if before >= 0:
+            yield before
+        if after < size:
+            yield after
 
 
 def by_authors(library: Library, count: int) -> dict[str, list[str]]:
     """Pick, for each paper, the papers sharing most of its authors (ties: by id), at most count.
 
-    Names on more than COMMON_AUTHOR papers are skipped, which keeps this near linear.
+    Names on more than COMMON_AUTHOR papers are skipped, which keeps this near linear; so are
+    papers without authors (those of text dumps), which cost nothing here.
     """
     papers_of: dict[str, list[str]] = {}
+    authored: list[tuple[str, set[str]]] = []
     for record in library.records.values():
-        for name in set(record.meta.authors or ()):
-            papers_of.setdefault(name, []).append(record.id)
-    related: dict[str, list[str]] = {}
-    for record in library.records.values():
+        if record.meta.authors:
+            names = set(record.meta.authors)
+            authored.append((record.id, names))
+            for name in names:
+                papers_of.setdefault(name, []).append(record.id)
+    related: dict[str, list[str]] = {paper_id: [] for paper_id in library.records}
+    for paper_id, names in authored:
         shared: Counter[str] = Counter()
-        for name in set(record.meta.authors or ()):
+        for name in names:
             ids = papers_of[name]
-            if len(ids) <= COMMON_AUTHOR:
-                shared.update(i for i in ids if i != record.id)
-        best = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:count]
-        related[record.id] = [i for i, _ in best]
+            if 1 < len(ids) <= COMMON_AUTHOR:  # alone on a name: nobody to share it with
+                shared.update(ids)
+        shared.pop(paper_id, None)
+        if shared:
+            best = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:count]
+            related[paper_id] = [i for i, _ in best]
     return related
