@@ -106,11 +106,25 @@ class Library:
 
     def papers_in(self, slug: str) -> list[Record]:
         """Return the papers of a theme (or OTHER), newest first by the day they first appeared."""
-        if slug == OTHER:
-            chosen = [r for r in self.records.values() if not r.themes]
-        else:
-            chosen = [r for r in self.records.values() if slug in r.themes]
-        return sorted(chosen, key=lambda r: (r.first_seen, r.id), reverse=True)
+        return list(self._by_theme.get(slug, ()))
+
+    @cached_property
+    def newest_first(self) -> tuple[Record, ...]:
+        """Every paper, newest first by the day it first appeared (ties: by id, descending)."""
+        records = self.records.values()
+        return tuple(sorted(records, key=lambda r: (r.first_seen, r.id), reverse=True))
+
+    @cached_property
+    def _by_theme(self) -> dict[str, tuple[Record, ...]]:
+        """Each theme's papers and OTHER's (those with no theme), newest first: one pass over
+        one sort, where the plan, the feeds and the charts sorted every theme's again."""
+        found: dict[str, list[Record]] = {OTHER: []}
+        for record in self.newest_first:
+            if not record.themes:
+                found[OTHER].append(record)
+            for slug in record.themes:
+                found.setdefault(slug, []).append(record)
+        return {slug: tuple(records) for slug, records in found.items()}
 
 
 def load_library(

@@ -338,8 +338,7 @@ class Views:
         return tuple(years)
 
     def feed(self, slug: str | None) -> FeedPage:
-        records = list(self._records.values()) if slug is None else self.library.papers_in(slug)
-        newest = sorted(records, key=lambda r: (r.first_seen, r.id), reverse=True)
+        newest = self.library.newest_first if slug is None else self.library.papers_in(slug)
         entries = tuple(
             FeedEntry(
                 r.id,
@@ -352,7 +351,7 @@ class Views:
             )
             for r in newest[:FEED_ENTRIES]
         )
-        updated = max((r.last_seen for r in records), default=None) or now().date()
+        updated = max((r.last_seen for r in newest), default=None) or now().date()
         title = self.config.title + (f": {self.name(slug)}" if slug else "")
         return FeedPage(
             path=urls.FEED if slug is None else urls.theme_feed_path(slug),
