@@ -156,7 +156,7 @@ def search_docs(library: Library) -> list[SearchDoc]:
     for all 50,000 papers on every build, so it keeps to dictionary lookups.
     """
     names = library.theme_names
-    records = sorted(library.records.values(), key=lambda r: (r.dates[0], r.id))
+    records = library.newest_first[::-1]  # oldest first, by (first day, id)
     pages = {day.date: day.papers_token for day in library.days}  # notes are not searched
     dates = {day.date: day.date.isoformat() for day in library.days}
     texts: dict[tuple[str, ...], str] = {}  # a few combinations of themes for 50,000 papers
