@@ -7,14 +7,19 @@ no input changed; these tests hold that to the only standard that matters, a fre
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from digest.build.run import build
 from digest.build.writer import MANIFEST
+from digest.errors import DigestError
 from digest.project import Project
+from tests.conftest import REPO
 
 DAY3 = """Jan 17
 
@@ -164,3 +169,56 @@ def test_a_note_on_an_older_day_renders_that_day_alone(
     made.clear()
     note_and_intro(tiny)  # the latest day: its page and the home page
     assert build(project).written == 1 and made == ["home", "2024-01-16"]
+
+
+BESIDE_SPY = """
+import os, sys
+from pathlib import Path
+import digest.build.full as full
+from digest.build.run import build
+from digest.project import Project
+
+class Watched(full.Beside):
+    def __init__(self, *args):
+        super().__init__(*args)
+        print("beside", self._process.pid != os.getpid())
+
+full.Beside = Watched
+build(Project.find(Path(sys.argv[1])))
+"""
+
+
+def test_a_new_day_does_its_search_work_beside_the_pages(tiny: Path, tmp_path: Path) -> None:
+    """In a process of its own, while this one plans and renders: the same files. (Run in a
+    process of its own: a test process with other threads does not fork.)"""
+    project = Project.find(tiny)
+    build(project)
+    add_day(tiny)
+    spy = [sys.executable, "-c", BESIDE_SPY, str(tiny)]
+    done = subprocess.run(spy, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["beside True"]
+    build(project, out=tmp_path / "clean", clean=True)
+    assert tree(tiny / "site") == tree(tmp_path / "clean")
+
+
+def test_a_failure_beside_the_pages_fails_the_build_and_keeps_the_site(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.build.full as full
+
+    project = Project.find(tiny)
+    build(project)
+    before = tree(tiny / "site")
+
+    def broken(plan: Any) -> Any:
+        raise DigestError("no space left for the index")
+
+    monkeypatch.setattr(full, "index_files", broken)
+    add_day(tiny)
+    with pytest.raises(DigestError, match="no space left for the index"):
+        build(project)
+    assert tree(tiny / "site") == before
+    monkeypatch.undo()
+    build(project)
+    assert "2024-01-17" in (tiny / "site" / "archive.html").read_text()

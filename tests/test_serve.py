@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import os
@@ -24,6 +25,7 @@ from digest.config import DEFAULT_TEMPLATES
 from digest.serve.http import EVENTS_URL, STATUS_URL, Refused, Snippets, site_parts
 from digest.serve.preview import Preview
 from digest.serve.state import Problem
+from tests.conftest import REPO
 
 DAY3 = "Jan 17\n\nA Third Day of Tiny Quantization\n\nWe quantize tiny models to 2 bits.\n"
 
@@ -488,3 +490,28 @@ def test_changed_file_count_reads_the_build_manifest(tiny: Path, tmp_path: Path)
     build(project, out=tmp_path / "b")
     assert changed_files(tmp_path / "a", tmp_path / "b") > 10  # new day, paper, theme pages
     assert changed_files(None, tmp_path / "b") > 30  # every file of a first build
+
+
+def test_a_preview_build_of_a_large_site_forks_its_workers(tmp_path: Path) -> None:
+    """The preview's builds run in a child; one large enough for the pool (and then a new
+    day, whose search work runs beside the pages) failed there: a daemonic process may not
+    start processes of its own."""
+    from digest.serve.worker import BuildProcess
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from corpus import day_papers, dump_text, sample_papers, write_corpus
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    root = tmp_path / "large"
+    write_corpus(root, 1_200, per_day=40)
+    process = BuildProcess()
+    report = process.build(root, root / "site")
+    assert report.written > 1_200 and (root / "site" / "search.html").is_file()
+    date = max(dt.date.fromisoformat(p.name[:10]) for p in (root / "content/raw").iterdir())
+    date += dt.timedelta(days=1)
+    dump = root / "content" / "raw" / f"{date.isoformat()}-corpus.txt"
+    dump.write_text(dump_text(date, day_papers(sample_papers(), 7, 40)), encoding="utf-8")
+    again = process.build(root, root / "site")
+    assert len(again.ingested) == 1 and again.written >= 40
+    assert (root / "site" / "days" / f"{date.isoformat()}.html").is_file()

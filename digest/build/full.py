@@ -12,10 +12,11 @@ import datetime as dt
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from digest.build import stamp
-from digest.build.pool import Pages, SearchWork, run_work
+from digest.build.pool import Beside, Pages, SearchWork, run_work
 from digest.build.run import BuildReport, Progress, Say, fast_inputs
 from digest.build.writer import SiteWriter
 from digest.config import Config, template_dirs
@@ -150,20 +151,41 @@ def write_site(
         run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
         _add_static(writer, static)
         return
-    dirty = _dirty(plan(views, keys), writer) if pages else []
-    search = plan_search(library, search_cache)
-
-    def index() -> None:  # the pieces, keyed: made only if the last build's differ
-        whole = search.index_key()  # the manifest carries it: all pieces kept, or each checked
-        if writer.keep_all(f"{SEARCH_DIR}/", SEARCH_MANIFEST, whole, but=f"{SEARCH_DIR}/d/"):
-            return
-        for file in index_files(search):
-            if not file.key or not writer.keep(file.path, file.key):
-                writer.add(file.path, file.read(), file.key or None)
-
-    work = search_work(search, writer)
-    run_work(renderer, writer, dirty, work, progress, later, index)
+    if pages and writer.old and Beside.may_fork():  # a rebuild: search beside the pages
+        search_alone = partial(_write_search, library, search_cache, renderer, writer)
+        beside = Beside(writer, search_alone)
+        try:
+            dirty = _dirty(plan(views, keys), writer)
+            run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
+            writer.merge(beside.result())
+        finally:
+            beside.stop()
+    else:  # a first build: the search units and the pages share one pool
+        search = plan_search(library, search_cache)
+        dirty = _dirty(plan(views, keys), writer) if pages else []
+        work = search_work(search, writer)
+        run_work(renderer, writer, dirty, work, progress, later, partial(_index, search, writer))
     _add_static(writer, static)
+
+
+def _write_search(
+    library: Library, search_cache: Path | None, renderer: Renderer, writer: SiteWriter
+) -> None:
+    """Plan the search index, do its units (in a pool of their own if they are many), then
+    assemble it: the whole search part of a build, apart from the pages."""
+    search = plan_search(library, search_cache)
+    work = search_work(search, writer)
+    run_work(renderer, writer, [], work, None, (), partial(_index, search, writer))
+
+
+def _index(search: SearchPlan, writer: SiteWriter) -> None:
+    """Stage the index pieces, keyed: made only if the last build's differ."""
+    whole = search.index_key()  # the manifest carries it: all pieces kept, or each checked
+    if writer.keep_all(f"{SEARCH_DIR}/", SEARCH_MANIFEST, whole, but=f"{SEARCH_DIR}/d/"):
+        return
+    for file in index_files(search):
+        if not file.key or not writer.keep(file.path, file.key):
+            writer.add(file.path, file.read(), file.key or None)
 
 
 def _notes_changed(

@@ -15,11 +15,15 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from digest.build.writer import SiteWriter, Staged
+from digest.errors import DigestError
 from digest.site.plan import PageSpec
 from digest.site.render import Renderer
 from digest.site.search import SearchUnit
@@ -77,7 +81,7 @@ def run_work(
     if progress and dirty:
         progress(0, len(dirty))  # the bar shows at once, not after the first chunk
     try:
-        if small or workers < 2 or threading.active_count() > 1:
+        if small or not _may_fork():
             run_all(meanwhile)  # first, as in the pool: a failed render keeps them too
             _collect(map(_work, tasks), writer, len(dirty), progress, done)
         else:
@@ -92,6 +96,83 @@ def run_work(
     finally:
         _FORK_STATE = None
         gc.unfreeze()
+
+
+class Beside:
+    """The search part of a rebuild, in a forked process of its own, beside the pages.
+
+    A new day leaves little to render (a few hundred pages, rendered in-process) and little
+    to analyse, but planning 50,000 pages and planning and assembling the index each take
+    most of a second: done one after the other they left a core idle. The child plans the
+    index, does its units (in a pool of its own if there are many: a cache deleted) and
+    assembles it, staging files as a pool worker does, and sends back what it staged and
+    kept; this process, meanwhile, plans and renders the pages. It is forked before this
+    process has threads (no pool runs yet), as the pool's workers are.
+    """
+
+    def __init__(self, writer: SiteWriter, job: Callable[[], None]):
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        # Not daemonic, so that it may start a pool of its own; stopped with the build.
+        self._process = context.Process(target=_beside, args=(writer, job, send))
+        self._process.start()
+        send.close()
+
+    @staticmethod
+    def may_fork() -> bool:
+        return _may_fork()
+
+    def result(self) -> list[Staged]:
+        """Wait for the child; return what it staged and kept, or raise what stopped it."""
+        try:
+            outcome, value = self._receive.recv()
+        except EOFError:  # killed, or died without a word
+            raise DigestError("the search index process stopped; build again") from None
+        finally:
+            self.stop()
+        if outcome == "error":
+            raise value
+        return list(value)
+
+    def stop(self) -> None:
+        """End the child (at once if it is still working: the build failed)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
+
+
+def _beside(writer: SiteWriter, job: Callable[[], None], send: Connection) -> None:
+    """In the child: run ``job``, then send back the writer's new entries (or the error)."""
+    signal.signal(signal.SIGTERM, _stop_on_term)  # so that a pool of its own is ended too
+    try:
+        before = set(writer.new)
+        staged_before = len(writer.staged)
+        job()
+        staged = set(writer.staged[staged_before:])
+        new = writer.new
+        found = [(p, new[p], writer.keys.get(p), p in staged) for p in new if p not in before]
+        send.send(("ok", found))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+        try:
+            send.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            send.send(("error", RuntimeError(traceback.format_exc())))
+    finally:
+        send.close()
+
+
+def _stop_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _may_fork() -> bool:
+    """Tell whether work may go to forked processes: two cores, no other thread in this
+    process (forking a threaded process is unsafe), and not a daemonic process (which
+    multiprocessing forbids to have children)."""
+    cores = min(os.cpu_count() or 1, 2)
+    alone = threading.active_count() == 1
+    return cores >= 2 and alone and not multiprocessing.current_process().daemon
 
 
 def run_all(calls: Iterable[Callable[[], None]]) -> None:

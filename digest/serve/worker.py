@@ -54,7 +54,8 @@ class BuildProcess:
     def build(self, root: Path, out: Path) -> BuildReport:
         """Build ``root`` into ``out`` in a child; raise BuildError if the build failed."""
         receive, send = _CONTEXT.Pipe(duplex=False)
-        child = _CONTEXT.Process(target=_run, args=(root, out, send), daemon=True)
+        # Not daemonic: a daemonic process may not start the build's own workers.
+        child = _CONTEXT.Process(target=_run, args=(root, out, send))
         self._child = child
         child.start()
         self.last_pid = child.pid
