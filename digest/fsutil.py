@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,6 +120,18 @@ def write_new(path: str, data: bytes) -> None:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+
+
+def value_bytes(value: object) -> bytes:
+    """Pickle ``value`` by what it holds, not by which objects hold it: without a memo, an
+    equal value gives the same bytes whether its equal strings are one object or several
+    (a string read back from a cache is a copy, where one parsed from YAML may be shared),
+    so the bytes can key what is made of the value. Not for values with cycles."""
+    data = io.BytesIO()
+    pickler = pickle.Pickler(data, protocol=5)
+    pickler.fast = True
+    pickler.dump(value)
+    return data.getvalue()
 
 
 @contextmanager

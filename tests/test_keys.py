@@ -199,3 +199,18 @@ def test_every_other_edit_moves_the_records_state(name: str) -> None:
     assert (
         Keys(library(days())).records_state() != Keys(library(EDITS[name](days()))).records_state()
     )
+
+
+def test_the_salt_is_made_of_values_not_of_which_objects_hold_them() -> None:
+    """Themes read back from the project's cache are copies of the parsed ones (no string
+    shared with another): pickled with a memo, their salt differed, and the build after
+    the one that parsed them rendered every page again."""
+    import pickle
+
+    themes = load_themes(DEFAULTS_DIR / "themes.yaml")
+    copied = pickle.loads(pickle.dumps(themes))
+    assert pickle.dumps(copied) != pickle.dumps(themes)  # what made the old salt move
+    config = Config()
+    site = Views(library_from({}, themes), config).site()
+    dirs = [DEFAULT_TEMPLATES]
+    assert render_salt(dirs, config, themes, site) == render_salt(dirs, config, copied, site)

@@ -389,3 +389,21 @@ def test_themes_try_uses_the_project_rules(cli: Cli, project: Path) -> None:
     (project / "content/themes.yaml").write_text("themes:\n- slug: cats\n  match: [cat*]\n")
     result = cli("themes", "try", "Cats", "About cats.", cwd=project)
     assert result.out.startswith("cats                 in  3 >= 2\n")
+
+
+def test_project_themes_come_from_a_cache_keyed_by_the_file(project: Path) -> None:
+    """Parsed once: the next command reads the pickle; an edit or a damaged cache parses."""
+    from digest.ingest.themes import load_themes
+    from digest.project import Project
+
+    path = project / "content" / "themes.yaml"
+    assert Project(project).themes == load_themes(path)
+    [cached] = (project / ".digest-cache" / "themes").glob("*.pickle")
+    assert Project(project).themes == load_themes(path)  # read back from the cache
+    cached.write_bytes(b"not a pickle")
+    assert Project(project).themes == load_themes(path)
+    before = load_themes(path)
+    path.write_text(path.read_text(encoding="utf-8").replace("name: ", "name: New ", 1), "utf-8")
+    themes = Project(project).themes
+    assert themes == load_themes(path) != before
+    assert len(list((project / ".digest-cache" / "themes").glob("*.pickle"))) == 1

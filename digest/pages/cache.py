@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import json
 import logging
 import pickle
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from digest import __version__
 from digest.errors import DigestError
-from digest.fsutil import sha1_hex, write_atomic
+from digest.fsutil import sha1_hex, value_bytes, write_atomic
 from digest.model import Day, Meta, Paper, Section, Source
 from digest.pages.format import decode_page, parse_day
 
@@ -182,11 +181,7 @@ def records_token(day: Day) -> str:
     the new day's papers for changed."""
     papers = [(s, replace(p, notes="") if p.notes else p) for s, p in day.placed_papers()]
     sections = [(section.slug, section.name) for section in day.sections]
-    data = io.BytesIO()
-    pickler = pickle.Pickler(data, protocol=5)
-    pickler.fast = True  # no memo: the same text twice pickles alike, shared object or not
-    pickler.dump((day.date, day.title, sections, papers))
-    return sha1_hex(data.getvalue())
+    return sha1_hex(value_bytes((day.date, day.title, sections, papers)))
 
 
 def parse_page(path: Path) -> tuple[str, Day]:

@@ -21,14 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from digest import __version__
 from digest.config import Config
-from digest.fsutil import sha1_hex
+from digest.fsutil import sha1_hex, value_bytes
 from digest.model import Theme
 from digest.pages.library import Library, LoadedDay, Record
 
@@ -99,7 +98,7 @@ class Keys:
 
 def day_token(day: LoadedDay) -> str:
     """Fingerprint a digest page: its bytes' hash, or its parsed content when built in memory."""
-    return day.token or sha1_hex(pickle.dumps(day.day, protocol=5))
+    return day.token or sha1_hex(value_bytes(day.day))
 
 
 def records_token(day: LoadedDay) -> str:
@@ -110,7 +109,7 @@ def records_token(day: LoadedDay) -> str:
 
 def render_salt(dirs: Sequence[Path], config: Config, themes: Sequence[Theme], site: Any) -> str:
     """Fingerprint what every page depends on: digest, templates, settings, themes, header."""
-    parts = [__version__.encode(), pickle.dumps((config, tuple(themes), site))]
+    parts = [__version__.encode(), value_bytes((config, tuple(themes), site))]
     for folder in dirs:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
