@@ -114,13 +114,16 @@ class SiteWriter:
         return self._keep_present([p for p in self.old if p not in redo])
 
     def _keep_present(self, paths: list[str]) -> bool:
-        """Keep ``paths`` as the last build wrote them (hashes, keys) if all are still there."""
-        if not all(self._exists(p) for p in paths):
+        """Keep ``paths`` as the last build wrote them (hashes, keys) if all are still there.
+
+        In set and dict operations: 59,000 files at 50,000 papers, a tenth of a second in a
+        loop, in a rebuild after a note that takes about one.
+        """
+        if not self._present.issuperset(paths):
             return False
-        for site_path in paths:
-            self.new[site_path] = self.old[site_path]
-            if site_path in self.old_keys:
-                self.keys[site_path] = self.old_keys[site_path]
+        old, old_keys = self.old, self.old_keys
+        self.new.update({p: old[p] for p in paths})
+        self.keys.update({p: old_keys[p] for p in paths if p in old_keys})
         return True
 
     def add(self, site_path: str, data: bytes, key: str | None = None) -> None:
