@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 
 OTHER = "other"
@@ -260,10 +261,7 @@ def count_themes(papers_themes: Iterable[tuple[str, ...]]) -> Counter[str]:
     The one counter behind a page's ``counts``, a day's theme links and the site's totals, so
     they never disagree about a paper listed under several themes.
     """
-    counts: Counter[str] = Counter()
-    for themes in papers_themes:
-        counts.update(themes or (OTHER,))
-    return counts
+    return Counter(chain.from_iterable(themes or (OTHER,) for themes in papers_themes))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 
 from digest.model import NO_META, OTHER, OTHER_NAME, Day, Meta, Paper, Theme, effective_themes
@@ -99,6 +100,9 @@ class Library:
     def theme_slugs(self) -> list[str]:
         """Return configured slugs, then slugs only hand edits use, in first-use order."""
         slugs = [t.slug for t in self.themes]
+        used = chain.from_iterable(placed.themes for day in self.days for placed in day.placed)
+        if set(used).issubset(slugs):  # no hand-made slug: no need to find their first use
+            return slugs
         for day in self.days:
             for placed in day.placed:
                 slugs += [s for s in placed.themes if s not in slugs]
