@@ -7,10 +7,13 @@ the sample project must not break the suite.
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -45,6 +48,16 @@ def make_project(root: Path) -> Path:
     shutil.copy(SETTINGS, root / "content" / "digest.yaml")
     shutil.copy(default_themes(), root / "content" / "themes.yaml")
     return root
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """Import a script of ``benchmarks/`` (a folder of scripts, not a package): the corpus
+    generator, or a benchmark whose parts a test checks."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
 
 
 @pytest.fixture

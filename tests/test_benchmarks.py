@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import benchmark_module
 
 
 def test_benchmark_script_runs_at_500_papers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    bench = benchmark_module("bench")
     trashed: list[list[str]] = []
     real_empty = bench.Trash.empty
 
@@ -52,11 +47,7 @@ def test_lighthouse_script_picks_the_page_types_and_serves_gzip(sample_site: Pat
     import gzip
     import urllib.request
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import lighthouse
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    lighthouse = benchmark_module("lighthouse")
     pages = lighthouse.page_types(sample_site)
     assert pages["largest day"] == "days/2024-10-21.html"
     assert pages["paper"].startswith("papers/") and (sample_site / pages["paper"]).is_file()

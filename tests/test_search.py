@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from digest.site import assembly, search
 from digest.site import lunr as lunr_format
 from digest.site.search import FIELDS, search_docs
 from digest.urls import SEARCH_DIR
-from tests.conftest import REPO
+from tests.conftest import benchmark_module
 
 
 def search_files(library: Library, cache_dir: Path | None = None) -> list[tuple[str, bytes]]:
@@ -318,12 +317,7 @@ def test_chunk_ranges_are_cut_at_the_same_terms_as_volumes_grow() -> None:
 
 
 def corpus(root: Path, papers: int) -> Project:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from corpus import write_corpus
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    write_corpus(root, papers, per_day=20)
+    benchmark_module("corpus").write_corpus(root, papers, per_day=20)
     project = Project.find(root)
     year = project.config.year()
     ingest(project.digests_dir, project.raw_dumps(), project.themes, year=year)
@@ -331,15 +325,12 @@ def corpus(root: Path, papers: int) -> Project:
 
 
 def new_day(project: Project, number: int) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from corpus import day_papers, dump_text, sample_papers
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    made = benchmark_module("corpus")
     last = max(dt.date.fromisoformat(p.name[:10]) for p in project.raw_dumps())
     date = last + dt.timedelta(days=1)
     dump = project.raw_dir / f"{date.isoformat()}-corpus.txt"
-    dump.write_text(dump_text(date, day_papers(sample_papers(), 90_000 + number, 20)), "utf-8")
+    papers = made.day_papers(made.sample_papers(), 90_000 + number, 20)
+    dump.write_text(made.dump_text(date, papers), "utf-8")
     ingest(project.digests_dir, [dump], project.themes, year=project.config.year())
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from digest.build.run import build
 from digest.pages.library import load_library
 from digest.project import Project
 from digest.site import search
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import SAMPLES, benchmark_module
 from tests.test_search import SMALL, new_day
 
 pytestmark = pytest.mark.browser
@@ -131,13 +130,8 @@ def test_same_results_as_one_lunr_index_on_the_sample(
 def test_same_results_as_one_lunr_index_on_a_generated_corpus(
     browser: Any, tmp_path: Path, small: None
 ) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from corpus import write_corpus
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
     root = tmp_path / "corpus"
-    write_corpus(root, 1200, per_day=30)
+    benchmark_module("corpus").write_corpus(root, 1200, per_day=30)
     project = Project.find(root)
     build(project)
     assert assert_same_results(browser, root / "site", 200) > 30_000

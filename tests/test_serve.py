@@ -25,7 +25,7 @@ from digest.config import DEFAULT_TEMPLATES
 from digest.serve.http import EVENTS_URL, STATUS_URL, Refused, Snippets, site_parts
 from digest.serve.preview import Preview
 from digest.serve.state import Problem
-from tests.conftest import REPO
+from tests.conftest import benchmark_module
 
 DAY3 = "Jan 17\n\nA Third Day of Tiny Quantization\n\nWe quantize tiny models to 2 bits.\n"
 
@@ -498,20 +498,17 @@ def test_a_preview_build_of_a_large_site_forks_its_workers(tmp_path: Path) -> No
     start processes of its own."""
     from digest.serve.worker import BuildProcess
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from corpus import day_papers, dump_text, sample_papers, write_corpus
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    corpus = benchmark_module("corpus")
     root = tmp_path / "large"
-    write_corpus(root, 1_200, per_day=40)
+    corpus.write_corpus(root, 1_200, per_day=40)
     process = BuildProcess()
     report = process.build(root, root / "site")
     assert report.written > 1_200 and (root / "site" / "search.html").is_file()
     date = max(dt.date.fromisoformat(p.name[:10]) for p in (root / "content/raw").iterdir())
     date += dt.timedelta(days=1)
     dump = root / "content" / "raw" / f"{date.isoformat()}-corpus.txt"
-    dump.write_text(dump_text(date, day_papers(sample_papers(), 7, 40)), encoding="utf-8")
+    papers = corpus.day_papers(corpus.sample_papers(), 7, 40)
+    dump.write_text(corpus.dump_text(date, papers), encoding="utf-8")
     again = process.build(root, root / "site")
     assert len(again.ingested) == 1 and again.written >= 40
     assert (root / "site" / "days" / f"{date.isoformat()}.html").is_file()
