@@ -90,15 +90,15 @@ class Project:
         pattern took 0.07-0.1 s of each command, a tenth of a rebuild after a note.
         """
         path = self.themes_path if self.themes_path.is_file() else default_themes()
-        data = path.read_bytes()
-        cached = self.cache_dir / "themes" / f"{_themes_key(data)}.pickle"
+        try:  # keyed by the bytes read before parsing: an edit made meanwhile is read next time
+            cached = self.cache_dir / "themes" / f"{_themes_key(path.read_bytes())}.pickle"
+        except OSError:
+            return _parse_themes(path)  # which says what is wrong with the file
         with suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
             themes = pickle.loads(cached.read_bytes())
             if isinstance(themes, tuple) and all(isinstance(t, Theme) for t in themes):
                 return themes
-        from digest.ingest.themes import load_themes  # the matcher: not for a no-op build
-
-        themes = load_themes(path)
+        themes = _parse_themes(path)
         with suppress(OSError):  # a cache that cannot be written only costs time
             for old in cached.parent.glob("*.pickle"):  # an edited file's: never read again
                 old.unlink()
@@ -131,6 +131,12 @@ class Project:
         if not self.raw_dir.is_dir():
             return []
         return sorted(p for p in self.raw_dir.iterdir() if p.suffix in RAW_SUFFIXES and p.is_file())
+
+
+def _parse_themes(path: Path) -> tuple[Theme, ...]:
+    from digest.ingest.themes import load_themes  # the matcher: imported only to parse
+
+    return load_themes(path)
 
 
 def _themes_key(data: bytes) -> str:
