@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from digest.build import stamp
-from digest.build.pool import Beside, Pages, SearchWork, run_work
+from digest.build.pool import Beside, Pages, SearchWork, may_fork, run_work
 from digest.build.run import BuildReport, Progress, Say, fast_inputs
 from digest.build.writer import SiteWriter
 from digest.config import Config, template_dirs
@@ -151,7 +151,7 @@ def write_site(
         run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
         _add_static(writer, static)
         return
-    if pages and writer.old and Beside.may_fork():  # a rebuild: search beside the pages
+    if pages and writer.old and may_fork():  # a rebuild: search beside the pages
         search_alone = partial(_write_search, library, search_cache, renderer, writer)
         beside = Beside(writer, search_alone)
         try:

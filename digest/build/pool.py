@@ -7,7 +7,8 @@ pages. A worker caches and stages what it made, so megabytes of index never go b
 a pipe. Forking shares the loaded library and compiled templates with the workers for free.
 A process with other threads works in-process instead, as forking it is unsafe (the preview
 server builds in a process of its own for that reason); so does a small build, where forking
-costs more than it saves.
+costs more than it saves. A rebuild, which has little of either, does the whole search part
+in a child of its own (:class:`Beside`) while this process plans and renders the pages.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def run_work(
     if progress and dirty:
         progress(0, len(dirty))  # the bar shows at once, not after the first chunk
     try:
-        if small or not _may_fork():
+        if small or not may_fork():
             run_all(meanwhile)  # first, as in the pool: a failed render keeps them too
             _collect(map(_work, tasks), writer, len(dirty), progress, done)
         else:
@@ -117,10 +118,6 @@ class Beside:
         self._process = context.Process(target=_beside, args=(writer, job, send))
         self._process.start()
         send.close()
-
-    @staticmethod
-    def may_fork() -> bool:
-        return _may_fork()
 
     def result(self) -> list[Staged]:
         """Wait for the child; return what it staged and kept, or raise what stopped it."""
@@ -166,7 +163,7 @@ def _stop_on_term(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _may_fork() -> bool:
+def may_fork() -> bool:
     """Tell whether work may go to forked processes: two cores, no other thread in this
     process (forking a threaded process is unsafe), and not a daemonic process (which
     multiprocessing forbids to have children)."""

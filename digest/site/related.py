@@ -23,7 +23,7 @@ def related_papers(library: Library, count: int = RELATED_COUNT) -> dict[str, tu
     """
     related = by_authors(library, min(BY_AUTHORS, count))
     by_theme: dict[str, list[str]] = {}
-    for record in sorted(library.records.values(), key=lambda r: (r.first_seen, r.id)):
+    for record in reversed(library.newest_first):  # oldest first, by (first day, id)
         for slug in record.themes:
             by_theme.setdefault(slug, []).append(record.id)
     for members in by_theme.values():
