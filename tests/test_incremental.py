@@ -11,13 +11,11 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from digest.build.run import build
 from digest.build.writer import MANIFEST
-from digest.errors import DigestError
 from digest.project import Project
 from tests.conftest import REPO
 
@@ -176,6 +174,7 @@ import os, sys
 from pathlib import Path
 import digest.build.full as full
 from digest.build.run import build
+from digest.errors import DigestError
 from digest.project import Project
 
 class Watched(full.Beside):
@@ -183,8 +182,16 @@ class Watched(full.Beside):
         super().__init__(*args)
         print("beside", self._process.pid != os.getpid())
 
+def broken(plan):
+    raise DigestError("no space left for the index")
+
 full.Beside = Watched
-build(Project.find(Path(sys.argv[1])))
+if sys.argv[2:] == ["fail"]:
+    full.index_files = broken  # in the child, which the fork gives the same module
+try:
+    build(Project.find(Path(sys.argv[1])))
+except DigestError as exc:
+    print("error", exc.message)
 """
 
 
@@ -202,23 +209,16 @@ def test_a_new_day_does_its_search_work_beside_the_pages(tiny: Path, tmp_path: P
     assert tree(tiny / "site") == tree(tmp_path / "clean")
 
 
-def test_a_failure_beside_the_pages_fails_the_build_and_keeps_the_site(
-    tiny: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import digest.build.full as full
-
+def test_a_failure_beside_the_pages_fails_the_build_and_keeps_the_site(tiny: Path) -> None:
+    """The child's error comes back to the parent, which fails the build: the old site stays."""
     project = Project.find(tiny)
     build(project)
     before = tree(tiny / "site")
-
-    def broken(plan: Any) -> Any:
-        raise DigestError("no space left for the index")
-
-    monkeypatch.setattr(full, "index_files", broken)
     add_day(tiny)
-    with pytest.raises(DigestError, match="no space left for the index"):
-        build(project)
+    spy = [sys.executable, "-c", BESIDE_SPY, str(tiny), "fail"]
+    done = subprocess.run(spy, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["beside True", "error no space left for the index"]
     assert tree(tiny / "site") == before
-    monkeypatch.undo()
     build(project)
     assert "2024-01-17" in (tiny / "site" / "archive.html").read_text()
