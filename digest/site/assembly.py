@@ -78,6 +78,8 @@ class TermTable:
         self.first: dict[str, tuple[int, int, int]] = {}
         """term -> (block, number in block, rank) of its first occurrence."""
         self.lengths = [0] * len(FIELDS)
+        self.sizes: list[list[int]] = [[] for _ in FIELDS]
+        """Each field's length in each paper of the settled blocks (for the position pieces)."""
 
     def absorb(self, b: int, analysis: Analysis) -> None:
         """Add block ``b`` (the next one) to the table."""
@@ -90,16 +92,21 @@ class TermTable:
             else:
                 volume[name] = known + run[2]
         self.lengths = [a + n for a, n in zip(self.lengths, analysis["lengths"], strict=True)]
+        for mine, theirs in zip(self.sizes, analysis["sizes"], strict=True):
+            mine += theirs
         self.blocks = b + 1
         self.chain = chain(self.chain, analysis["digest"])
 
     def dump(self) -> bytes:
-        return marshal.dumps((self.blocks, self.chain, self.volume, self.first, self.lengths))
+        return marshal.dumps(
+            (self.blocks, self.chain, self.volume, self.first, self.lengths, self.sizes)
+        )
 
     @classmethod
     def undump(cls, data: bytes) -> TermTable:
         table = cls()
-        table.blocks, table.chain, table.volume, table.first, table.lengths = marshal.loads(data)
+        loaded = marshal.loads(data)
+        table.blocks, table.chain, table.volume, table.first, table.lengths, table.sizes = loaded
         return table
 
 
@@ -123,6 +130,8 @@ class Assembly:
         self.volume = dict(table.volume)
         self.first = dict(table.first)
         self.lengths = list(table.lengths)
+        self.sizes = [list(field) for field in table.sizes]
+        """Each field's length in each paper, in paper order (settled blocks, then recent)."""
         self.recent: dict[str, Runs] = {}
         for b in sorted(recent):
             self._add_recent(b, recent[b])
@@ -145,6 +154,8 @@ class Assembly:
                 volume[name] = known + run[2]
                 recent.setdefault(name, []).append((b, run))
         self.lengths = [a + n for a, n in zip(self.lengths, analysis["lengths"], strict=True)]
+        for mine, theirs in zip(self.sizes, analysis["sizes"], strict=True):
+            mine += theirs
 
     def chunks(self) -> list[Chunk]:
         """Return the chunks, in term order."""

@@ -150,7 +150,7 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
         "days": _day_table(plan, assembly.days),
         "detailsDocs": search.LAYOUT.details_docs,
         "positionDocs": search.LAYOUT.position_docs,
-        "positions": _positions(plan, small),
+        "positions": _positions(plan, assembly.sizes, small),
         "tails": _tails(small, tails),
         "themes": [{"name": name, "slug": slug} for slug, name in plan.themes],
         "versions": _versions(plan),
@@ -265,17 +265,19 @@ def _tails(files: dict[str, bytes], tails: list[tuple[Entry, int]]) -> list[Any]
     return table
 
 
-def _positions(plan: SearchPlan, files: dict[str, bytes]) -> list[str]:
-    """Write the position pieces: for each range of papers, their theme memberships."""
+def _positions(plan: SearchPlan, sizes: list[list[int]], files: dict[str, bytes]) -> list[str]:
+    """Write the position pieces: for each range of papers, each field's length in each of
+    them and their theme memberships."""
     names = []
     step = search.LAYOUT.position_docs
     for lo in range(0, len(plan.docs), step):
+        lengths = [vlqs(field[lo : lo + step]) for field in sizes]
         members: dict[str, list[int]] = {}
         for i, doc in enumerate(plan.docs[lo : lo + step]):
             for slug in doc.themes:
                 members.setdefault(slug, []).append(i)
         themes = {slug: gap_vlqs(members[slug]) for slug in sorted(members)}
-        names.append(_add(files, "p", {"themes": themes}))
+        names.append(_add(files, "p", {"lengths": lengths, "themes": themes}))
     return names
 
 

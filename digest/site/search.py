@@ -8,15 +8,18 @@ every paper (``tests/test_search_equality.py`` compares them). The pieces:
   terms chosen by their hash (content-defined: a new term or more postings change only the
   range they fall in). A term with more postings gets pieces of its own, cut at block
   boundaries where its postings pass each multiple of the chunk size. A posting is a paper
-  number, the term frequency, the field's length in that paper and, for the title, token
-  positions: what lunr's BM25 entry is made of. No stored number depends on the paper count.
+  number, the term frequency and, for the title, token positions; with the field's length in
+  that paper (a position piece's) it is what lunr's BM25 entry is made of. No stored number
+  depends on the paper count.
 - ``t/*.js``, tails: a chunk holds postings of papers first seen before its checkpoint, a day
   that moves every ``fold_days`` days at a phase given by the chunk's hash; later postings are
   in the tails, which a new day rewrites. A day folds about one chunk in ``fold_days``.
 - ``g/*.js``, directories: which chunk files hold a range of terms (the manifest lists groups of
   chunks, so it stays small); ``v/*.js``, vocabularies: the terms of a group, read by fuzzy and
   leading-wildcard queries only.
-- ``p/*.js``, position pieces: theme memberships of a range of papers (for the filter counts).
+- ``p/*.js``, position pieces: each field's length in each of a range of papers (lunr's BM25
+  needs it for every posting; stored once a paper, not in each posting) and their theme
+  memberships (for the filter counts). A query loads those of its postings' papers.
 - ``d/DAY-GROUP.js``: details (title, abstract for snippet windows, themes, authors) of
   ``details_docs`` papers first seen on one day, group ``GROUP`` holding the papers of rank
   ``GROUP * details_docs`` on: gzip packs a few abstracts much better than one (see
@@ -56,7 +59,7 @@ from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5
+FORMAT = 6
 """Bump when a piece's format changes, so cached analyses of an older format are not reused."""
 
 
@@ -96,15 +99,16 @@ class Layout:
     """About this many chunks per directory (and vocabulary) group."""
     position_docs: int = 16_384
     """Papers per position piece."""
-    details_docs: int = 10
+    details_docs: int = 20
     """Papers per details file (of one day). gzip bytes a paper, measured on the sample's 416
     real abstracts (and on 10,000 papers of the benchmark corpus) for 1, 5, 10, 25 papers a
-    file: 805 (821), 647 (657), 598 (603), 546 (539): each file pays for its own gzip tables.
-    But a result shown costs its whole file, and the results of a query are spread over days:
-    at 10 a file is about 6 KB, so at most 60 KB for the first ten results and 300 KB for a
-    page of fifty; 25 would save 55-65 bytes a paper more, for about 125 KB and 600 KB. From
-    5 to 10 each KB more a first page saves 2 bytes a paper, past 10 under 1, so 10 (a
-    50-paper day is five files)."""
+    file: 805 (821), 647 (657), 598 (603), 546 (539): each file pays for its own gzip tables;
+    on 12,500 papers of the 50,000-paper corpus, 10, 15, 20, 25, 50: 602, 582, 563, 539, 506.
+    But a result shown costs its whole file, and the results of a query are spread over days.
+    At 10 (6 KB a file) the whole index was 0.80 KB gzip a paper, over the 0.7 the search
+    issue asks for, and the details alone 0.59 of it; with the field lengths out of the
+    postings and 20 a file (about 11 KB: at most 110 KB for the first ten results, 550 KB
+    for a page of fifty, within the 1.5 MB a complete common word may load) it is under."""
 
 
 LAYOUT = Layout()

@@ -161,7 +161,6 @@
       var head = next();
       doc += 1 + Math.floor(head / 2);
       var tf = head % 2 ? next() + 2 : 1;
-      var length = next();
       var positions = null;
       if (positional) {
         positions = [];
@@ -170,7 +169,6 @@
       }
       into.docs.push(doc);
       into.tfs.push(tf);
-      into.lengths.push(length);
       into.positions.push(positions);
     }
   }
@@ -178,7 +176,7 @@
   /* A term's postings from the pieces (base chunks in order, then its tail piece). */
   function termPostings(term, loaded) {
     var fields = manifest.fields.map(function () {
-      return {docs: [], tfs: [], lengths: [], positions: []};
+      return {docs: [], tfs: [], lengths: null, positions: []};
     });
     var key = null;
     loaded.forEach(function (piece) {
@@ -302,7 +300,7 @@
         return Promise.all(needs.map(expand)).then(function (lists) {
           var unique = dict();
           lists.forEach(function (list) { list.forEach(function (term) { unique[term] = true; }); });
-          return Promise.all(Object.keys(unique).map(postings)).then(function (found) {
+          return Promise.all(Object.keys(unique).map(postings)).then(withLengths).then(function (found) {
             var byTerm = dict();
             found.forEach(function (t) { if (t) { byTerm[t.term] = t; } });
             needs.forEach(function (want, i) {
@@ -320,6 +318,44 @@
       preparedCache[text].catch(function () { delete preparedCache[text]; });
     }
     return preparedCache[text];
+  }
+
+  /* Fill in each posting's field length (the rest of lunr's BM25 entry), from the position
+   * pieces of the papers the terms' postings name: a length is stored once a paper there,
+   * not in each posting. Resolves to the terms given. */
+  function withLengths(found) {
+    var step = positionSize();
+    var wanted = {};
+    found.forEach(function (t) {
+      if (!t) { return; }
+      t.fields.forEach(function (field) {
+        if (field.lengths) { return; }
+        for (var i = 0; i < field.docs.length; i++) { wanted[Math.floor(field.docs[i] / step)] = true; }
+      });
+    });
+    return Promise.all(Object.keys(wanted).map(function (k) {
+      return load(manifest.positions[k]).then(function (piece) { return [Number(k), piece]; });
+    })).then(function (loaded) {
+      var sizes = {};
+      loaded.forEach(function (pair) {
+        var piece = pair[1];
+        if (!piece.sizes) { piece.sizes = piece.lengths.map(function (text) { return Int32Array.from(unvlqs(text)); }); }
+        sizes[pair[0]] = piece.sizes;
+      });
+      found.forEach(function (t) {
+        if (!t) { return; }
+        t.fields.forEach(function (field, f) {
+          if (field.lengths) { return; }
+          var out = new Int32Array(field.docs.length);
+          for (var i = 0; i < out.length; i++) {
+            var doc = field.docs[i];
+            out[i] = sizes[Math.floor(doc / step)][f][doc % step];
+          }
+          field.lengths = out;
+        });
+      });
+      return found;
+    });
   }
 
   /* A term's lunr entries, field by field (computed once). */

@@ -1,1 +1,0 @@
-digestSearch.piece("p/66eb4d6cbdb4",{"themes":{"decoupling":"A","inr":"D","quantization":"BA","unified-multimodal":"A"}});
