@@ -77,7 +77,6 @@ class TermTable:
         self.volume: dict[str, int] = {}
         self.first: dict[str, tuple[int, int, int]] = {}
         """term -> (block, number in block, rank) of its first occurrence."""
-        self.lengths = [0] * len(FIELDS)
         self.sizes: list[list[int]] = [[] for _ in FIELDS]
         """Each field's length in each paper of the settled blocks (for the position pieces)."""
 
@@ -91,22 +90,18 @@ class TermTable:
                 first[name] = (b, run[0], run[1])
             else:
                 volume[name] = known + run[2]
-        self.lengths = [a + n for a, n in zip(self.lengths, analysis["lengths"], strict=True)]
-        for mine, theirs in zip(self.sizes, analysis["sizes"], strict=True):
-            mine += theirs
+        extend_sizes(self.sizes, analysis)
         self.blocks = b + 1
         self.chain = chain(self.chain, analysis["digest"])
 
     def dump(self) -> bytes:
-        return marshal.dumps(
-            (self.blocks, self.chain, self.volume, self.first, self.lengths, self.sizes)
-        )
+        return marshal.dumps((self.blocks, self.chain, self.volume, self.first, self.sizes))
 
     @classmethod
     def undump(cls, data: bytes) -> TermTable:
         table = cls()
         loaded = marshal.loads(data)
-        table.blocks, table.chain, table.volume, table.first, table.lengths, table.sizes = loaded
+        table.blocks, table.chain, table.volume, table.first, table.sizes = loaded
         return table
 
 
@@ -129,7 +124,6 @@ class Assembly:
         self.settled = table.blocks
         self.volume = dict(table.volume)
         self.first = dict(table.first)
-        self.lengths = list(table.lengths)
         self.sizes = [list(field) for field in table.sizes]
         """Each field's length in each paper, in paper order (settled blocks, then recent)."""
         self.recent: dict[str, Runs] = {}
@@ -153,9 +147,12 @@ class Assembly:
             else:
                 volume[name] = known + run[2]
                 recent.setdefault(name, []).append((b, run))
-        self.lengths = [a + n for a, n in zip(self.lengths, analysis["lengths"], strict=True)]
-        for mine, theirs in zip(self.sizes, analysis["sizes"], strict=True):
-            mine += theirs
+        extend_sizes(self.sizes, analysis)
+
+    @property
+    def lengths(self) -> list[int]:
+        """Each field's total length over every paper (lunr's average field length times n)."""
+        return [sum(field) for field in self.sizes]
 
     def chunks(self) -> list[Chunk]:
         """Return the chunks, in term order."""
@@ -298,6 +295,12 @@ class Assembly:
                 for f in range(len(FIELDS))
             ]
         return [name, rank, *fields]
+
+
+def extend_sizes(sizes: list[list[int]], analysis: Analysis) -> None:
+    """Append a block's papers' field lengths (the next papers in order) to ``sizes``."""
+    for mine, theirs in zip(sizes, analysis["sizes"], strict=True):
+        mine += theirs
 
 
 def level(text: str) -> int:

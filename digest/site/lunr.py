@@ -185,9 +185,9 @@ for each field)."""
 RUN_SEGMENTS = 4
 """Where a run's segments start."""
 Analysis = dict[str, Any]
-"""A block's analysis: ``{"docs": n, "lengths": total terms per field, "sizes": each field's
-length in each paper (a list per field), "papers": a hash of each paper's text, "runs": {term:
-Run}, "digest": a hash of all that}``. Plain data (marshal)."""
+"""A block's analysis: ``{"docs": n, "sizes": each field's length in each paper (a list per
+field), "papers": a hash of each paper's text, "runs": {term: Run}, "digest": a hash of all
+that}``. Plain data (marshal)."""
 
 
 def analyze_block(texts: Sequence[Sequence[str]], positional: Sequence[bool]) -> Analysis:
@@ -201,15 +201,12 @@ def analyze_block(texts: Sequence[Sequence[str]], positional: Sequence[bool]) ->
     states: dict[str, list[Any]] = {}
     first: dict[str, tuple[int, int]] = {}
     width = len(positional)
-    totals = [0] * width
     sizes: list[list[int]] = [[] for _ in range(width)]
     for local, fields in enumerate(texts):
         rank: dict[str, int] = {}
         for f, text in enumerate(fields):
             counts, positions = _field_terms(text, positional[f])
-            length = sum(counts.values())
-            totals[f] += length
-            sizes[f].append(length)
+            sizes[f].append(sum(counts.values()))
             for found, tf in counts.items():
                 if found not in rank:
                     rank[found] = len(rank)
@@ -222,7 +219,6 @@ def analyze_block(texts: Sequence[Sequence[str]], positional: Sequence[bool]) ->
     papers = [_sha16("\0".join(fields)) for fields in texts]
     analysis: Analysis = {
         "docs": len(texts),
-        "lengths": totals,
         "sizes": sizes,
         "papers": papers,
         "runs": runs,
@@ -245,9 +241,7 @@ def _field_terms(text: str, positional: bool) -> tuple[Counter[str], dict[str, l
     return Counter({t: len(p) for t, p in where.items()}), where
 
 
-def _add_posting(
-    state: list[Any], f: int, doc: int, tf: int, positions: Sequence[int]
-) -> None:
+def _add_posting(state: list[Any], f: int, doc: int, tf: int, positions: Sequence[int]) -> None:
     """Append one posting to a term's field state [count, first, last, flag, parts]."""
     small = VLQ_SMALL  # vlq() inlined: half a million postings per 5,000 papers
     tail = (small[tf - 2] if tf < SMALL else vlq(tf - 2)) if tf > 1 else ""

@@ -333,9 +333,7 @@
         for (var i = 0; i < field.docs.length; i++) { wanted[Math.floor(field.docs[i] / step)] = true; }
       });
     });
-    return Promise.all(Object.keys(wanted).map(function (k) {
-      return load(manifest.positions[k]).then(function (piece) { return [Number(k), piece]; });
-    })).then(function (loaded) {
+    return positionPieces(wanted).then(function (loaded) {
       var sizes = {};
       loaded.forEach(function (pair) {
         var piece = pair[1];
@@ -590,14 +588,19 @@
     return assets !== null ? assets.replace(/assets$/, "") : base.replace(/assets\/search\/$/, "");
   }
 
+  /* The position pieces numbered by the keys of ``wanted``, as [number, piece] pairs. */
+  function positionPieces(wanted) {
+    return Promise.all(Object.keys(wanted).map(function (k) {
+      return load(manifest.positions[k]).then(function (piece) { return [Number(k), piece]; });
+    }));
+  }
+
   /* Theme slugs of papers, from the position pieces ("other" for papers with none). */
   function themesOf(docs) {
     var step = positionSize();
     var wanted = {};
     docs.forEach(function (doc) { wanted[Math.floor(doc / step)] = true; });
-    return Promise.all(Object.keys(wanted).map(function (k) {
-      return load(manifest.positions[k]).then(function (piece) { return [Number(k), piece]; });
-    })).then(function (loaded) {
+    return positionPieces(wanted).then(function (loaded) {
       var members = {};
       loaded.forEach(function (pair) {
         var offset = pair[0] * step;
