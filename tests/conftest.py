@@ -8,6 +8,7 @@ the sample project must not break the suite.
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +20,9 @@ from typing import Any
 import pytest
 
 from digest.cli import main
+from digest.site.replan import CHECK_PLAN
+
+os.environ[CHECK_PLAN] = "1"  # every rebuild checks its plan by difference against the full plan
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -9,8 +9,9 @@ site untouched.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,7 @@ from digest.build.writer import SiteWriter
 from digest.config import Config, template_dirs
 from digest.fsutil import FileHashes
 from digest.ingest.run import RULES_STATE, DayReport, ingest, retheme
-from digest.model import Moves
+from digest.model import OTHER, Moves
 from digest.pages.cache import StoredDay, load_stored_days
 from digest.pages.library import Library, library_from, warn_unknown_themes
 from digest.project import Project
@@ -30,6 +31,7 @@ from digest.site.index import index_files
 from digest.site.keys import Keys, input_stamp, render_salt
 from digest.site.plan import PageSpec, notes_paths, notes_plan, plan
 from digest.site.render import Renderer
+from digest.site.replan import CHECK_PLAN, PlanMemo, Reuse, memo_path
 from digest.site.search import SearchPlan, plan_search
 from digest.site.views import Views
 from digest.text import plural
@@ -92,6 +94,7 @@ def build_site(
         write_site(
             library, config, dirs, writer, project.cache_dir / "search", progress, later,
             templates_cache=project.cache_dir / "templates",
+            plan_memo=memo_path(project.cache_dir, out),
         )  # fmt: skip
         written, unchanged, removed = writer.commit(inputs)
         _take_stamp(where, out, fast_inputs(files, base_url), writer.new)
@@ -130,12 +133,15 @@ def write_site(
     *,
     pages: bool = True,
     templates_cache: Path | None = None,
+    plan_memo: Path | None = None,
 ) -> None:
     """Stage the files whose data changed (all of them when templates or settings did).
 
     When no page says anything new of its papers (a note, a day's introduction), only the
     pages showing notes are planned: every other file is the last build's. ``pages=False``
-    stages the search index and assets only: what the search benchmark times.
+    stages the search index and assets only: what the search benchmark times. ``plan_memo``
+    is where the last build into this folder left what its plan was made of (see
+    :mod:`digest.site.replan`): the plan reuses its keys, and this build leaves its own.
     """
     views = Views(library, config)
     renderer = Renderer(dirs, views.site(), templates_cache)
@@ -155,17 +161,53 @@ def write_site(
         search_alone = partial(_write_search, library, search_cache, renderer, writer)
         beside = Beside(writer, search_alone)
         try:
-            dirty = _dirty(plan(views, keys), writer)
+            dirty = _site_plan(views, keys, writer, plan_memo)
             run_work(renderer, writer, dirty, SearchWork([], {}), progress, later)
             writer.merge(beside.result())
         finally:
             beside.stop()
     else:  # a first build: the search units and the pages share one pool
         search = plan_search(library, search_cache)
-        dirty = _dirty(plan(views, keys), writer) if pages else []
+        dirty = _site_plan(views, keys, writer, plan_memo) if pages else []
         work = search_work(search, writer)
         run_work(renderer, writer, dirty, work, progress, later, partial(_index, search, writer))
     _add_static(writer, static)
+
+
+def _site_plan(views: Views, keys: Keys, writer: SiteWriter, memo: Path | None) -> Pages:
+    """Plan every page, by difference from the last build into this folder if it left a memo
+    of its plan; leave this build's memo. With ``DIGEST_CHECK_PLAN`` set (the test suite sets
+    it), the plan by difference is checked against the full plan."""
+    library = views.library
+    reuse = Reuse.since(
+        PlanMemo.load(memo), keys.salt, writer.old_state, library, writer.old_keys,
+        writer.old_days, writer.present,
+    )  # fmt: skip
+    specs = list(plan(views, keys, reuse))
+    if reuse is not None:
+        if os.environ.get(CHECK_PLAN):
+            _check_plan(specs, reuse.kept, writer.old_keys, list(plan(views, keys)))
+        writer.keep_kept(reuse.kept)
+    dirty = _dirty(specs, writer)
+    if memo is not None and writer.state:
+        slugs = [*views.slugs, OTHER]
+        PlanMemo.of(library, keys.salt, writer.state, views.related, slugs).save(memo)
+    return dirty
+
+
+def _check_plan(
+    specs: Sequence[PageSpec],
+    kept: Sequence[str],
+    old_keys: Mapping[str, str],
+    full: Sequence[PageSpec],
+) -> None:
+    """Fail unless planning by difference gave every page the full plan's key: the specs'
+    own, or the last build's key for a page it kept."""
+    found = {s.path: s.key for s in specs} | {path: old_keys[path] for path in kept}
+    expected = {s.path: s.key for s in full}
+    wrong = sorted(p for p in found.keys() | expected.keys() if found.get(p) != expected.get(p))
+    if wrong or len(found) != len(specs) + len(kept):
+        raise AssertionError(f"planning by difference went wrong for {wrong[:5]}")
 
 
 def _write_search(

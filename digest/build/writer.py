@@ -97,6 +97,17 @@ class SiteWriter:
         self.keys[site_path] = key
         return True
 
+    @property
+    def present(self) -> set[str]:
+        """The files the last build wrote that are still there."""
+        return self._present
+
+    def keep_kept(self, paths: Iterable[str]) -> None:
+        """Keep pages the plan found unchanged and present (see :class:`Reuse`), at once."""
+        old, old_keys = self.old, self.old_keys
+        self.new.update({p: old[p] for p in paths})
+        self.keys.update({p: old_keys[p] for p in paths})
+
     def keep_all(self, folder: str, marker: str, key: str, *, but: str) -> bool:
         """Keep every file the last build wrote under ``folder`` (except under ``but``) if it
         wrote ``marker`` under ``key`` and all of them are still there; else keep none."""

@@ -17,6 +17,7 @@ from digest.model import OTHER
 from digest.pages.library import Library, Record
 from digest.site.keys import Keys
 from digest.site.records import Page
+from digest.site.replan import Reuse
 from digest.site.views import Views
 
 SITEMAP_URLS = 50_000
@@ -32,15 +33,22 @@ class PageSpec:
     make: Callable[[], Page]
 
 
-def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
-    """Yield every page of the site as a spec, in a fixed order."""
+def plan(views: Views, keys: Keys, reuse: Reuse | None = None) -> Iterator[PageSpec]:
+    """Yield every page of the site as a spec, in a fixed order.
+
+    With ``reuse``, a page whose inputs did not move since the last build is not planned but
+    listed in ``reuse.kept`` (see :mod:`digest.site.replan`).
+    """
     library = views.library
-    yield from notes_plan(views, keys)
+    related = views.related
+    yield from notes_plan(views, keys, reuse=reuse)
     for slug in [*views.slugs, OTHER]:
-        yield from theme_plan(views, keys, slug)
+        yield from theme_plan(views, keys, slug, reuse)
     for record in sorted(library.records.values(), key=lambda r: r.id):
-        key = keys.paper_page(record, views.related[record.id])
-        yield PageSpec(urls.paper_path(record.id), key, partial(views.paper_page, record))
+        path, near = urls.paper_path(record.id), related[record.id]
+        if reuse and reuse.paper_page(path, record.id, near):
+            continue
+        yield PageSpec(path, keys.paper_page(record, near), partial(views.paper_page, record))
     yield from redirect_plan(views, keys)
     for archive in views.archive_pages():
         yield PageSpec(archive.path, None, partial(_same, archive))
@@ -54,7 +62,10 @@ def plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
 
 
 def notes_plan(
-    views: Views, keys: Keys, changed: Collection[dt.date] | None = None
+    views: Views,
+    keys: Keys,
+    changed: Collection[dt.date] | None = None,
+    reuse: Reuse | None = None,
 ) -> Iterator[PageSpec]:
     """Plan the pages that show notes and introductions: the home page (its cards are the
     latest day's, notes included, which a project's template may show), then the day pages,
@@ -68,8 +79,10 @@ def notes_plan(
         day = days[i]
         before = days[i - 1] if i else None
         after = days[i + 1] if i + 1 < len(days) else None
-        key = keys.day_page(day, (before, day, after))
-        yield PageSpec(urls.day_path(day.date), key, partial(views.day, day, before, after))
+        path, around = urls.day_path(day.date), (before, day, after)
+        if reuse and reuse.day_page(path, day, around):
+            continue
+        yield PageSpec(path, keys.day_page(day, around), partial(views.day, day, before, after))
 
 
 def notes_paths(library: Library, changed: Collection[dt.date] | None = None) -> set[str]:
@@ -104,19 +117,25 @@ def redirect_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
         yield PageSpec(urls.paper_path(previous), key, make)
 
 
-def theme_plan(views: Views, keys: Keys, slug: str) -> Iterator[PageSpec]:
+def theme_plan(
+    views: Views, keys: Keys, slug: str, reuse: Reuse | None = None
+) -> Iterator[PageSpec]:
     """Plan a theme's main page, then its archive pages (oldest first)."""
     newest_first = views.library.papers_in(slug)
     oldest_first = newest_first[::-1]
+    ids = [r.id for r in oldest_first] if reuse else []
     size = views.config.page_size
     count = math.ceil(len(oldest_first) / size)
     main = partial(views.theme_page, slug, newest_first[:size], 0, count, len(newest_first))
     yield PageSpec(urls.theme_path(slug), None, main)
     for number in range(1, count + 1):
+        path = urls.theme_path(slug, number)
+        if reuse and reuse.theme_archive_page(path, slug, number, size, ids):
+            continue
         chunk = oldest_first[(number - 1) * size : number * size][::-1]
         key = keys.theme_archive_page(number, number == count, chunk)
         make = partial(views.theme_page, slug, chunk, number, count, len(chunk))
-        yield PageSpec(urls.theme_path(slug, number), key, make)
+        yield PageSpec(path, key, make)
 
 
 def sitemap_plan(views: Views, keys: Keys) -> Iterator[PageSpec]:
