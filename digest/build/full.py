@@ -158,6 +158,7 @@ def write_site(
         _add_static(writer, static)
         return
     if pages and writer.old and may_fork():  # a rebuild: search beside the pages
+        _ = library.newest_first  # sorted before the fork (30 ms): both processes read it
         search_alone = partial(_write_search, library, search_cache, renderer, writer)
         beside = Beside(writer, search_alone)
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Collection, Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +105,10 @@ class SiteWriter:
 
     def keep_kept(self, paths: Iterable[str]) -> None:
         """Keep pages the plan found unchanged and present (see :class:`Reuse`), at once."""
-        old, old_keys = self.old, self.old_keys
-        self.new.update({p: old[p] for p in paths})
-        self.keys.update({p: old_keys[p] for p in paths})
+        paths = list(paths)
+        if paths:  # itemgetter: the lookups in C (50,000 of them after a new day)
+            self.new.update(zip(paths, _values(self.old, paths), strict=True))
+            self.keys.update(zip(paths, _values(self.old_keys, paths), strict=True))
 
     def keep_all(self, folder: str, marker: str, key: str, *, but: str) -> bool:
         """Keep every file the last build wrote under ``folder`` (except under ``but``) if it
@@ -214,6 +216,11 @@ class SiteWriter:
         """
         if not (self.staging / JOURNAL).exists():
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _values(mapping: dict[str, str], keys: list[str]) -> tuple[str, ...]:
+    found = itemgetter(*keys)(mapping)
+    return found if len(keys) > 1 else (found,)
 
 
 def staging_folder(out: Path) -> Path:

@@ -44,11 +44,12 @@ def plan(views: Views, keys: Keys, reuse: Reuse | None = None) -> Iterator[PageS
     yield from notes_plan(views, keys, reuse=reuse)
     for slug in [*views.slugs, OTHER]:
         yield from theme_plan(views, keys, slug, reuse)
-    for record in sorted(library.records.values(), key=lambda r: r.id):
-        path, near = urls.paper_path(record.id), related[record.id]
-        if reuse and reuse.paper_page(path, record.id, near):
-            continue
-        yield PageSpec(path, keys.paper_page(record, near), partial(views.paper_page, record))
+    records = library.records
+    ids = sorted(records) if reuse is None else sorted(reuse.paper_pages(related))
+    for paper_id in ids:
+        record, near = records[paper_id], related[paper_id]
+        key = keys.paper_page(record, near)
+        yield PageSpec(urls.paper_path(paper_id), key, partial(views.paper_page, record))
     yield from redirect_plan(views, keys)
     for archive in views.archive_pages():
         yield PageSpec(archive.path, None, partial(_same, archive))
