@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import marshal
 import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, groupby
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from digest.build.full import search_index
 from digest.build.run import build
 from digest.config import DEFAULT_TEMPLATES, Config
 from digest.ingest.run import ingest
-from digest.pages.library import Library, load_library
+from digest.pages.library import Library, Record, load_library
 from digest.project import Project
 from digest.site import assembly, search
 from digest.site import lunr as lunr_format
@@ -183,7 +184,8 @@ def test_a_big_term_is_cut_into_pieces_of_its_own(generated: Project) -> None:
     ],
 )
 def test_terms_match_lunr_py_pipeline(text: str) -> None:
-    doc = search.SearchDoc("a" * 12, text, text.upper(), "2024-01-02", (), "x")
+    record = Record("a" * 12, text, text.upper(), (), {}, (dt.date(2024, 1, 2),))
+    doc = search.SearchDoc(record, "2024-01-02", "x")
     builder = lunr_py([doc])
     for index_field in FIELDS:
         found = lunr_format.terms(doc.text(index_field))
@@ -215,6 +217,12 @@ def test_postings_round_trip(steps: list[tuple[int, int, bool]]) -> None:
         text = lunr_format.encode_postings(expected, positional)
         assert lunr_format.decode_postings(text, positional) == expected
         assert set(text) <= set(lunr_format.ALPHABET)
+
+
+@given(st.lists(st.text(max_size=4)))
+def test_terms_are_sorted_as_javascript_sorts_them(terms: list[str]) -> None:
+    assert lunr_format.js_sorted(terms) == sorted(terms, key=lunr_format.utf16_key)
+    assert lunr_format.js_sorted(["\U0001f600", "\uffff"]) == ["\U0001f600", "\uffff"]
 
 
 @given(st.lists(st.integers(0, 2**40), max_size=20))
@@ -368,6 +376,60 @@ def test_new_days_rewrite_only_the_pieces_they_must(generated: Project, tmp_path
         assert 0 < len(folded) < len(chunks) / 3, (len(folded), len(chunks))
         assert files_of(generated, None) == after  # the same bytes as a build from nothing
         before = after
+
+
+def test_splits_at_checkpoints_are_recalled_from_the_cache(
+    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild recalls the runs it split at checkpoints, with the same bytes as a split."""
+    made: list[int] = []
+    real = assembly.split_run
+
+    def counting(*args: Any) -> Any:
+        made.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(assembly, "split_run", counting)
+    cache = tmp_path / "cache"
+    first = files_of(generated, cache)
+    assert made
+    made.clear()
+    assert files_of(generated, cache) == first
+    assert not made
+    new_day(generated, 0)
+    assert files_of(generated, cache) == files_of(generated, None)
+
+
+def test_days_analysed_apart_and_joined_are_the_block_analysed_at_once(
+    generated: Project,
+) -> None:
+    """The newest block is analysed a day at a time and joined: to the last byte the block's
+    analysis, so the index does not depend on which way it was made."""
+    docs = search_docs(load_library(generated.digests_dir, generated.themes))
+    block = search.blocks(docs)[-2]
+    days = [tuple(group) for _, group in groupby(block.docs, key=lambda d: d.date)]
+    assert len(days) > 3
+    joined = lunr_format.join_analyses([search.analyze(day) for day in days])
+    whole = search.analyze(block.docs)
+    assert marshal.dumps(joined, 2) == marshal.dumps(whole, 2)
+    assert joined["digest"] == whole["digest"]
+
+
+def test_the_newest_block_is_analysed_a_day_at_a_time(
+    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a new day, only that day's papers are analysed; the index is a cold build's."""
+    cache = tmp_path / "cache"
+    files_of(generated, cache)
+    analysed: list[int] = []
+    real = search.analyze
+    monkeypatch.setattr(search, "analyze", lambda docs: analysed.append(len(docs)) or real(docs))
+    new_day(generated, 0)
+    after = files_of(generated, cache)
+    assert analysed == [20]  # the new day's papers alone
+    analysed.clear()
+    assert files_of(generated, None) == after
+    assert len(analysed) > 1
 
 
 def test_a_note_on_an_old_day_changes_no_piece(

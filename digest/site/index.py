@@ -157,6 +157,7 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
     }
     small[SEARCH_MANIFEST] = f"digestSearch.manifest({dumps(manifest)});\n".encode()
     memo.save()
+    assembly.splits.save()
     _prune_runs(plan.cache_dir, assembly.chunk_list)
     keys = {SEARCH_MANIFEST: plan.index_key()}  # the manifest names the whole index
     return files + [

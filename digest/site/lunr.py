@@ -74,6 +74,24 @@ def terms(text: str) -> list[str]:
     return [t for t, _ in analyze(text)]
 
 
+ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def js_sorted(terms: Iterable[str]) -> list[str]:
+    """Sort terms as JavaScript compares strings (:func:`utf16_key`).
+
+    Without characters beyond the Basic Multilingual Plane (encoded as surrogates in
+    UTF-16), code point order is UTF-16 order, and Python's own sort needs no key: a tenth
+    of the time for the 100,000 terms every build sorts.
+    """
+    found = list(terms)
+    if ASTRAL.search("".join(found)):
+        found.sort(key=utf16_key)
+    else:
+        found.sort()
+    return found
+
+
 def utf16_key(text: str) -> bytes:
     """Order terms as JavaScript compares strings (by UTF-16 code units), so both agree."""
     return text.encode("utf-16-be")
@@ -223,8 +241,68 @@ def analyze_block(texts: Sequence[Sequence[str]], positional: Sequence[bool]) ->
         "papers": papers,
         "runs": runs,
     }
-    analysis["digest"] = hashlib.sha1(marshal.dumps(analysis)).hexdigest()
+    analysis["digest"] = analysis_digest(analysis)
     return analysis
+
+
+def analysis_digest(analysis: Analysis) -> str:
+    """Hash an analysis by value. marshal's version 2 writes no references to objects seen
+    before and does not mark interned strings, so equal analyses hash alike however their
+    objects are shared (one made at once, or joined from cached parts)."""
+    return hashlib.sha1(marshal.dumps(analysis, 2)).hexdigest()
+
+
+def join_analyses(parts: Sequence[Analysis]) -> Analysis:
+    """Join the analyses of consecutive runs of papers (a block's days) into the one
+    :func:`analyze_block` makes of all of them at once, equal to the last byte.
+
+    Papers are renumbered by the papers before them; a term's runs are joined field by field
+    (only the joint's gap is encoded again, as :func:`join_segments` does); terms keep the
+    order in which they first occur, and each its first paper and rank there.
+    """
+    runs: dict[str, Run] = {}
+    sizes: list[list[int]] = [[] for _ in parts[0]["sizes"]] if parts else []
+    papers: list[str] = []
+    offset = 0
+    for part in parts:
+        for name, run in part["runs"].items():
+            known = runs.get(name)
+            runs[name] = _moved(run, offset) if known is None else _joined(known, run, offset)
+        for mine, theirs in zip(sizes, part["sizes"], strict=True):
+            mine += theirs
+        papers += part["papers"]
+        offset += part["docs"]
+    analysis: Analysis = {"docs": offset, "sizes": sizes, "papers": papers, "runs": runs}
+    analysis["digest"] = analysis_digest(analysis)
+    return analysis
+
+
+def _moved(run: Run, offset: int) -> Run:
+    """A run of papers numbered ``offset`` further on (a segment's first posting is stored
+    by its paper's number, the rest by gaps: only the ends move)."""
+    if not offset:
+        return run
+    segments = [
+        None if seg is None else (seg[0], seg[1] + offset, seg[2] + offset, seg[3], seg[4])
+        for seg in run[RUN_SEGMENTS:]
+    ]
+    return (run[0] + offset, run[1], run[2], run[3] + offset, *segments)
+
+
+def _joined(known: Run, run: Run, offset: int) -> Run:
+    """A term's run over earlier papers (``known``) and then ``run``'s, moved by ``offset``."""
+    segments: list[Segment | None] = []
+    for early, late in zip(known[RUN_SEGMENTS:], run[RUN_SEGMENTS:], strict=True):
+        if late is None:
+            segments.append(early)
+        elif early is None:
+            segments.append((late[0], late[1] + offset, late[2] + offset, late[3], late[4]))
+        else:
+            gap = vlq(2 * (late[1] + offset - early[2] - 1) + late[3])
+            segments.append(
+                (early[0] + late[0], early[1], late[2] + offset, early[3], early[4] + gap + late[4])
+            )
+    return (known[0], known[1], known[2] + run[2], run[3] + offset, *segments)
 
 
 def _sha16(text: str) -> str:

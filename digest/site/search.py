@@ -45,16 +45,17 @@ import json
 import logging
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import groupby
+from dataclasses import dataclass
+from itertools import chain, groupby
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from digest.fsutil import write_atomic
 from digest.model import OTHER
-from digest.pages.library import Library
+from digest.pages.library import Library, Record
 from digest.site.keys import search_block_key, search_doc_token, search_index_key
-from digest.site.lunr import ANALYSER, LUNR_VERSION, Analysis, analyze_block
+from digest.site.lunr import ANALYSER, LUNR_VERSION, Analysis, analyze_block, join_analyses
 from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
@@ -114,19 +115,42 @@ class Layout:
 LAYOUT = Layout()
 
 
-@dataclass(frozen=True)
-class SearchDoc:
-    """One paper as search sees it: what is indexed and what a result shows."""
+class SearchDoc(NamedTuple):
+    """One paper as search sees it: what is indexed and what a result shows.
 
-    id: str
-    title: str
-    abstract: str
+    A named tuple over the paper's record, not a frozen dataclass with copies of its texts:
+    every build makes one for each of 50,000 papers, and the search part of a rebuild runs
+    in a forked process, where taking a reference to a paper's title or abstract copies the
+    memory page it sits on. Made this way, and read only for the papers analysed or shown
+    (a new day's), they cost 0.06 s where they took 0.2.
+    """
+
+    record: Record
     date: str
-    themes: tuple[str, ...]
+    """The paper's first day (ISO)."""
     theme_text: str
-    authors: str = ""
-    token: str = field(default="", compare=False)
+    token: str = ""
     """What the document is made of: the paper's digest pages by content, and theme names."""
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def title(self) -> str:
+        return self.record.title
+
+    @property
+    def abstract(self) -> str:
+        return self.record.abstract
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        return self.record.themes
+
+    @property
+    def authors(self) -> str:
+        return " ".join(self.record.meta.authors or ())
 
     def text(self, index_field: IndexField) -> str:
         value: str = getattr(self, index_field.attr)
@@ -171,21 +195,8 @@ def search_docs(library: Library) -> list[SearchDoc]:
             slugs = record.themes or (OTHER,)
             theme_text = texts[record.themes] = " ".join(f"{s} {names.get(s, s)}" for s in slugs)
         token = search_doc_token(record.id, theme_text, record.dates, pages)
-        authors = " ".join(record.meta.authors or ())
         first = record.dates[0]
-        date = dates.get(first) or first.isoformat()
-        docs.append(
-            SearchDoc(
-                record.id,
-                record.title,
-                record.abstract,
-                date,
-                record.themes,
-                theme_text,
-                authors,
-                token,
-            )  # fmt: skip
-        )
+        docs.append(SearchDoc(record, dates.get(first) or first.isoformat(), theme_text, token))
     return docs
 
 
@@ -213,9 +224,10 @@ def blocks(docs: Sequence[SearchDoc]) -> list[Block]:
     """Group documents (oldest first) into half-month blocks, keyed by what they hold."""
     found: list[Block] = []
     start = 0
-    for name, group in groupby(docs, key=lambda d: block_name(d.date)):
-        members = tuple(group)
-        parts = [d.fingerprint() for d in members]
+    by_day = groupby(docs, key=attrgetter("date"))  # a block's name, once a day, not a paper
+    for name, days in groupby(by_day, key=lambda day: block_name(day[0])):
+        members = tuple(chain.from_iterable(group for _, group in days))
+        parts = [d.token or d.fingerprint() for d in members]
         key = search_block_key(f"{FORMAT}|{ANALYSER}", name, [f.name for f in FIELDS], parts)
         found.append(Block(name, start, members, key))
         start += len(members)
@@ -230,19 +242,58 @@ def analyze(docs: Sequence[SearchDoc]) -> Analysis:
     return analyze_block([[d.text(f) for f in FIELDS] for d in docs], POSITIONAL)
 
 
-def load_analysis(block: Block, cache_dir: Path | None) -> Analysis:
-    """Return a block's analysis from the cache, or make it (and cache it)."""
+def load_analysis(block: Block, cache_dir: Path | None, by_day: bool = False) -> Analysis:
+    """Return a block's analysis from the cache, or make it (and cache it); ``by_day``, made
+    of its days' analyses (see :func:`analyze_by_day`)."""
     path = None if cache_dir is None else cache_dir / block.cache_name
     if path is not None:
-        try:
-            cached: Analysis = marshal.loads(path.read_bytes())
+        cached = _cached(path)
+        if cached is not None:
             return cached
-        except (OSError, ValueError, EOFError):
-            pass
-    analysis = analyze(block.docs)
+    if by_day and cache_dir is not None:
+        analysis = analyze_by_day(block, cache_dir / DAYS)
+    else:
+        analysis = analyze(block.docs)
     if path is not None:
         _store(path, block.name, marshal.dumps(analysis))
     return analysis
+
+
+def _cached(path: Path) -> Analysis | None:
+    try:
+        cached: Analysis = marshal.loads(path.read_bytes())
+        return cached
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+DAYS = "days"
+"""The cache folder of the newest block's days' analyses."""
+
+
+def analyze_by_day(block: Block, folder: Path) -> Analysis:
+    """Analyse the newest block (which every new day changes) a day at a time, each day's
+    analysis cached, and join them: a new day analyses its own 50 papers, not the 400-750
+    of its half month (0.1 s of a new day at 50,000 papers). The joint analysis is the one
+    the whole block would have (:func:`digest.site.lunr.join_analyses`); the days of older
+    blocks are dropped from the cache."""
+    parts = []
+    dates = set()
+    for date, group in groupby(block.docs, key=attrgetter("date")):
+        docs = tuple(group)
+        dates.add(date)
+        fingerprints = [d.token or d.fingerprint() for d in docs]
+        key = search_block_key(f"{FORMAT}|{ANALYSER}", date, [f.name for f in FIELDS], fingerprints)
+        path = folder / f"{date}-{key[:20]}.marshal"
+        analysis = _cached(path)
+        if analysis is None:
+            analysis = analyze(docs)
+            _store(path, date, marshal.dumps(analysis))
+        parts.append(analysis)
+    for old in folder.glob("*.marshal"):
+        if old.name[:10] not in dates:
+            old.unlink(missing_ok=True)
+    return join_analyses(parts)
 
 
 def _store(path: Path, name: str, data: bytes) -> None:
@@ -280,6 +331,8 @@ class SearchUnit:
     details: tuple[int, ...]
     """Numbers (within the block, see :func:`details_groups`) of the details files to write."""
     cache_dir: Path | None
+    by_day: bool = False
+    """Whether the block is the newest: analysed a day at a time (see :func:`analyze_by_day`)."""
 
     @property
     def key(self) -> str:
@@ -289,7 +342,7 @@ class SearchUnit:
     def run(self) -> list[tuple[str, bytes]]:
         """Analyse the block if the cache lacks it; return the details files to stage."""
         if self.analyse:
-            load_analysis(self.block, self.cache_dir)
+            load_analysis(self.block, self.cache_dir, self.by_day)
         docs = self.block.docs
         groups = details_groups(docs)
         return [details_file(groups[g][0], docs[groups[g][1] : groups[g][2]]) for g in self.details]
@@ -337,7 +390,9 @@ class SearchPlan:
         for b, block in enumerate(self.blocks):
             analyse = not self._cached(block)
             if analyse or b in wanted:
-                units.append(SearchUnit(block, analyse, tuple(wanted.get(b, ())), self.cache_dir))
+                details = tuple(wanted.get(b, ()))
+                newest = b == len(self.blocks) - 1
+                units.append(SearchUnit(block, analyse, details, self.cache_dir, newest))
         return units
 
     def _cached(self, block: Block) -> bool:
