@@ -322,7 +322,7 @@ class SplitMemo:
     def split(self, block_key: str, name: str, run: Run, local: int) -> tuple[Run, Run]:
         """Split a block's run of a term before the block's paper ``local``."""
         key = (block_key, local, name)
-        found = self.known.get(key)
+        found = self.used.get(key) or self.known.get(key)  # a chunk's base and tail split alike
         if found is None:
             found = split_run(run, local, POSITIONAL)
             self.made += 1
