@@ -168,10 +168,15 @@ def mark_first_seen(days: dict[dt.date, Day]) -> dict[dt.date, Day]:
 def _with_first_seen(day: Day, first: dict[str, dt.date]) -> Day:
     """Return ``day`` itself when no mark changes, so unchanged pages are not rewritten."""
 
-    def mark(paper: Paper) -> Paper:
-        seen = first[paper.id] if first[paper.id] < day.date else None
-        return paper if paper.first_seen == seen else replace(paper, first_seen=seen)
+    def seen(paper: Paper) -> dt.date | None:
+        return first[paper.id] if first[paper.id] < day.date else None
 
+    def mark(paper: Paper) -> Paper:
+        mark = seen(paper)
+        return paper if paper.first_seen == mark else replace(paper, first_seen=mark)
+
+    if all(paper.first_seen == seen(paper) for s in day.sections for paper in s.papers):
+        return day  # most days: looked at, not rebuilt (1,000 days at each ingest)
     sections = tuple(replace(s, papers=tuple(map(mark, s.papers))) for s in day.sections)
     if all(
         new is old
