@@ -49,7 +49,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-from corpus import day_papers, dump_text, sample_papers, write_corpus  # noqa: E402
+from corpus import add_note, write_corpus, write_next_day  # noqa: E402
 from hugo_site import write_hugo_site  # noqa: E402
 from treemem import peak_tree_mb  # noqa: E402
 
@@ -301,13 +301,7 @@ def _fresh_build(root: Path, output: str, command: list[str]) -> Callable[[str],
 
 def _change_one_day(project: Path, attempt: int) -> float:
     """Add a note under the first paper of a middle day's page, then time the rebuild."""
-    pages = sorted((project / "content" / "digests").glob("*.md"))
-    page = pages[len(pages) // 2]
-    text = page.read_text(encoding="utf-8")
-    start = text.index("\n### ")
-    end = text.find("\n### ", start + 1)
-    end = len(text) if end < 0 else end
-    page.write_text(text[:end].rstrip("\n") + f"\n\nBenchmark note {attempt}.\n" + text[end:])
+    add_note(project, f"Benchmark note {attempt}.")
     return run([*DIGEST, "build"], project)[0]
 
 
@@ -315,12 +309,7 @@ def _add_one_day(project: Path, attempt: int, one_process: bool = False) -> floa
     """Write the next day's dump, then time ingest + build (what a daily update costs); or,
     ``one_process``, the build alone, which ingests it (what ``digest build --fetch`` does
     once the day is saved)."""
-    raw = sorted((project / "content" / "raw").glob("*.txt"))
-    last = dt.date.fromisoformat(raw[-1].name[:10])
-    date = last + dt.timedelta(days=1)
-    papers = day_papers(sample_papers(), 100_000 + attempt, 50)
-    dump = project / "content" / "raw" / f"{date.isoformat()}-corpus.txt"
-    dump.write_text(dump_text(date, papers), encoding="utf-8")
+    dump = write_next_day(project, 100_000 + attempt)
     ingest = 0.0 if one_process else run([*DIGEST, "ingest", str(dump)], project)[0]
     return ingest + run([*DIGEST, "build"], project)[0]
 

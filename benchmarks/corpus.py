@@ -96,6 +96,27 @@ def write_corpus(
     return written
 
 
+def write_next_day(project: Path, number: int, name: str = "corpus") -> Path:
+    """Write the raw dump of the day after the project's last one: 50 papers made from
+    ``number`` (a seed: each benchmark picks its own range). Return its path."""
+    raw = sorted((project / "content" / "raw").glob("*.txt"))
+    date = dt.date.fromisoformat(raw[-1].name[:10]) + dt.timedelta(days=1)
+    dump = project / "content" / "raw" / f"{date.isoformat()}-{name}.txt"
+    dump.write_text(dump_text(date, day_papers(sample_papers(), number, 50)), encoding="utf-8")
+    return dump
+
+
+def add_note(project: Path, note: str) -> None:
+    """Add a note under the first paper of a middle day's digest page (a changed day)."""
+    pages = sorted((project / "content" / "digests").glob("*.md"))
+    page = pages[len(pages) // 2]
+    text = page.read_text(encoding="utf-8")
+    start = text.index("\n### ")
+    end = text.find("\n### ", start + 1)
+    end = len(text) if end < 0 else end
+    page.write_text(text[:end].rstrip("\n") + f"\n\n{note}\n" + text[end:], encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, required=True, help="number of papers")

@@ -18,7 +18,6 @@ runs ``digest ingest`` first; "note" adds a note under a paper of a middle day.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import shutil
 import statistics
@@ -31,29 +30,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from corpus import day_papers, dump_text, sample_papers  # noqa: E402
+from corpus import add_note, write_next_day  # noqa: E402
 
 MODES = ("new day", "ingest + build", "note")
-
-
-def add_day(project: Path, number: int) -> Path:
-    """Write the next day's raw dump (50 papers of the corpus); return its path."""
-    raw = sorted((project / "content" / "raw").glob("*.txt"))
-    date = dt.date.fromisoformat(raw[-1].name[:10]) + dt.timedelta(days=1)
-    dump = project / "content" / "raw" / f"{date.isoformat()}-daily.txt"
-    dump.write_text(dump_text(date, day_papers(sample_papers(), 200_000 + number, 50)), "utf-8")
-    return dump
-
-
-def add_note(project: Path, number: int) -> None:
-    """Add a note under the first paper of a middle day's page (as bench.py does)."""
-    pages = sorted((project / "content" / "digests").glob("*.md"))
-    page = pages[len(pages) // 2]
-    text = page.read_text(encoding="utf-8")
-    start = text.index("\n### ")
-    end = text.find("\n### ", start + 1)
-    end = len(text) if end < 0 else end
-    page.write_text(text[:end].rstrip("\n") + f"\n\nDaily note {number}.\n" + text[end:])
 
 
 def digest(code: Path, project: Path, *args: str) -> None:
@@ -68,9 +47,9 @@ def digest(code: Path, project: Path, *args: str) -> None:
 
 def timed(mode: str, code: Path, project: Path, number: int) -> float:
     """Make the mode's change, flush the disk, then time the commands that follow it."""
-    dump = None if mode == "note" else add_day(project, number)
+    dump = None if mode == "note" else write_next_day(project, 200_000 + number, "daily")
     if mode == "note":
-        add_note(project, number)
+        add_note(project, f"Daily note {number}.")
     os.sync()
     started = time.perf_counter()
     if mode == "ingest + build":
@@ -107,7 +86,7 @@ def main() -> None:
         subprocess.run(["cp", "-a", str(args.project), str(copy)], check=True)
         copies[name] = copy
     for name, code in sides.items():  # untimed: a memo and caches of this folder's build
-        digest(code, copies[name], "ingest", str(add_day(copies[name], 0)))
+        digest(code, copies[name], "ingest", str(write_next_day(copies[name], 200_000, "daily")))
         digest(code, copies[name], "build")
     times: dict[tuple[str, str], list[float]] = {}
     number = 1

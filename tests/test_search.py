@@ -415,32 +415,27 @@ def test_days_analysed_apart_and_joined_are_the_block_analysed_at_once(
     assert joined["digest"] == whole["digest"]
 
 
-def test_the_newest_block_is_analysed_a_day_at_a_time(
-    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After a new day, only that day's papers are analysed; the index is a cold build's."""
-    cache = tmp_path / "cache"
-    files_of(generated, cache)
-    analysed: list[int] = []
+@pytest.fixture
+def analysed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the papers of each analysis made from now on (a block's, or a day's)."""
+    counts: list[int] = []
     real = search.analyze
-    monkeypatch.setattr(search, "analyze", lambda docs: analysed.append(len(docs)) or real(docs))
-    new_day(generated, 0)
-    after = files_of(generated, cache)
-    assert analysed == [20]  # the new day's papers alone
-    analysed.clear()
-    assert files_of(generated, None) == after
-    assert len(analysed) > 1
+
+    def counting(docs: list[search.SearchDoc]) -> lunr_format.Analysis:
+        counts.append(len(docs))
+        return real(docs)
+
+    monkeypatch.setattr(search, "analyze", counting)
+    return counts
 
 
 def test_a_note_on_an_old_day_changes_no_piece(
-    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    generated: Project, tmp_path: Path, analysed: list[int]
 ) -> None:
     """Notes are not searched: adding one changes no file, and no paper is analysed again."""
     cache = tmp_path / "cache"
     before = files_of(generated, cache)
-    analysed: list[int] = []
-    real = search.analyze
-    monkeypatch.setattr(search, "analyze", lambda docs: analysed.append(len(docs)) or real(docs))
+    analysed.clear()
     page = sorted(generated.digests_dir.glob("*.md"))[3]
     text = page.read_text(encoding="utf-8")
     start = text.index("\n### ")
@@ -468,23 +463,16 @@ def test_an_edited_old_paper_changes_its_pieces_and_matches_a_cold_build(
 
 
 def test_unchanged_blocks_are_not_analysed_again(
-    generated: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    generated: Project, tmp_path: Path, analysed: list[int]
 ) -> None:
     cache = tmp_path / "cache"
     files_of(generated, cache)
-    analysed: list[int] = []
-    real = search.analyze
-
-    def counting(docs: list[search.SearchDoc]) -> lunr_format.Analysis:
-        analysed.append(len(docs))
-        return real(docs)
-
-    monkeypatch.setattr(search, "analyze", counting)
+    analysed.clear()
     files_of(generated, cache)
     assert analysed == []
     new_day(generated, 7)
     files_of(generated, cache)
-    assert len(analysed) == 1  # the block (half month) the new day is in
+    assert analysed == [20]  # the new day's papers: the newest block is analysed by day
 
 
 def _site_search_files(site: Path) -> dict[str, bytes]:
