@@ -10,6 +10,7 @@ and the last test here shows a rebuild takes the plan by difference at all.
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -176,3 +177,33 @@ def test_a_rebuild_plans_by_difference(
     page.write_text(page.read_text().replace("\n### ", "\n### Retitled: ", 1))
     assert cli("build", cwd=tiny).code == 0
     assert kept and all(path.startswith(("days/", "themes/", "papers/")) for path in kept)
+
+
+def test_a_damaged_memo_is_not_read(tiny: Path, cli: Callable[..., CliResult]) -> None:
+    """A memo cut short, of another shape or not one at all: the build plans every page."""
+    assert cli("build", cwd=tiny).code == 0
+    path = memo_path(tiny / ".digest-cache", tiny / "site")
+    whole = path.read_bytes()
+    memo = PlanMemo.load(path)
+    assert memo is not None
+    lopsided = marshal.dumps((1, memo.salt, memo.state, memo.dates, memo.records[1:], (), {}, {}))
+    page = sorted((tiny / "content" / "digests").glob("*.md"))[-1]
+    for number, damaged in enumerate([whole[: len(whole) // 2], b"not a memo", lopsided]):
+        path.write_bytes(damaged)
+        assert PlanMemo.load(path) is None
+        page.write_text(page.read_text().replace("\n### ", f"\n### Edit {number}: ", 1))
+        assert cli("build", cwd=tiny).code == 0
+        assert PlanMemo.load(path) is not None  # the build left a new one
+
+
+def test_a_memo_that_cannot_be_written_is_warned_of(
+    tiny: Path, cli: Callable[..., CliResult]
+) -> None:
+    """The memo is a speed-up: a cache folder it cannot be written to does not fail a build."""
+    path = memo_path(tiny / ".digest-cache", tiny / "site")
+    path.parent.parent.mkdir(parents=True)
+    path.parent.write_text("a file where the memos' folder would be")
+    result = cli("build", cwd=tiny)
+    assert result.code == 0
+    assert "could not write the cache" in result.err
+    assert (tiny / "site" / "index.html").is_file()

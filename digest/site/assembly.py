@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import marshal
 import zlib
 from bisect import bisect_left
@@ -40,6 +41,8 @@ from digest.site.search import (
     load_analysis,
     sha,
 )
+
+log = logging.getLogger(__name__)
 
 # --- assembling the pieces from the block analyses ------------------------------------------
 
@@ -332,7 +335,10 @@ class SplitMemo:
     def save(self) -> None:
         """Keep this build's splits for the next, if any was new or any went unused."""
         if self.path is not None and (self.made or len(self.used) != len(self.known)):
-            write_atomic(self.path, marshal.dumps(self.used), durable=False)
+            try:
+                write_atomic(self.path, marshal.dumps(self.used), durable=False)
+            except OSError as exc:  # a speed-up only: warned of, not a failed build
+                log.warning("could not write the cache %s: %s", self.path.parent, exc)
 
 
 def extend_sizes(sizes: list[list[int]], analysis: Analysis) -> None:

@@ -15,6 +15,7 @@ and the test suite checks it in every rebuild it makes (``DIGEST_CHECK_PLAN``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import marshal
 import math
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,8 @@ from digest import urls
 from digest.fsutil import write_atomic
 from digest.pages.library import Library, LoadedDay
 from digest.site.keys import day_token, records_token
+
+log = logging.getLogger(__name__)
 
 MEMO_FORMAT = 1
 CHECK_PLAN = "DIGEST_CHECK_PLAN"
@@ -72,21 +75,40 @@ class PlanMemo:
         )
 
     def save(self, path: Path) -> None:
+        """Leave the memo for the next build (before this one commits: if it fails, the
+        manifest keeps the last build's state, which this memo's does not match). A memo
+        is only a speed-up: one that cannot be written is warned of, not a failed build."""
         data = (MEMO_FORMAT, self.salt, self.state, self.dates, self.records, self.papers)
-        write_atomic(path, marshal.dumps((*data, self.related, self.themes)), durable=False)
+        try:
+            write_atomic(path, marshal.dumps((*data, self.related, self.themes)), durable=False)
+        except OSError as exc:
+            log.warning("could not write the cache %s: %s", path.parent, exc)
 
     @classmethod
     def load(cls, path: Path | None) -> PlanMemo | None:
-        """Return the memo at ``path``, or None if there is none (or it cannot be read)."""
+        """Return the memo at ``path``, or None (plan it all) if there is none or it is not
+        one this version writes: unreadable, cut short, another format."""
         if path is None:
             return None
         try:
             data = marshal.loads(path.read_bytes())
-            if data[0] != MEMO_FORMAT:
+            if not isinstance(data, tuple) or len(data) != 8 or data[0] != MEMO_FORMAT:
                 return None
-            return cls(*data[1:])
-        except (OSError, ValueError, EOFError, TypeError, IndexError):
+            memo = cls(*data[1:])
+        except (OSError, ValueError, EOFError, TypeError):
             return None
+        return memo if memo.well_formed() else None
+
+    def well_formed(self) -> bool:
+        """Tell whether the memo's parts have the shapes and lengths this module reads."""
+        plain = (self.salt, self.state, self.dates, self.records, self.papers)
+        shapes = [str, str, tuple, tuple, tuple]
+        return (
+            all(isinstance(part, shape) for part, shape in zip(plain, shapes, strict=True))
+            and isinstance(self.related, dict)
+            and isinstance(self.themes, dict)
+            and len(self.dates) == len(self.records) == len(self.papers)
+        )
 
 
 class Reuse:
