@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from digest.ingest.parse import normalise_title, paper_id
@@ -132,28 +132,49 @@ def resolve_ids(entries: Iterable[Entry], known: Known) -> list[Entry]:
     ``known`` holds the papers already in the digests; entries are taken in order, so the
     first of two colliding papers keeps the usual id and the result is the same in every run.
     """
-    seen = dict(known)
+    seen: dict[str, tuple[str, str]] = {}  # the entries' own, over ``known`` (not a copy of it)
+
+    def prior(identity: str) -> tuple[str, str] | None:
+        return known.get(identity) or seen.get(identity)
+
     resolved = []
     for entry in entries:
         paper = (entry.title, entry.abstract)
         identity, attempt = entry.id, 0
-        while (
-            not is_arxiv_id(identity) and identity in seen and not same_paper(seen[identity], paper)
-        ):
+        while not is_arxiv_id(identity):
+            other = prior(identity)
+            if other is None or same_paper(other, paper):
+                break
             if attempt == 0:
-                _report(entry, seen[identity][0])
+                _report(entry, other[0])
             identity, attempt = own_id(entry.title, attempt), attempt + 1
-        seen.setdefault(identity, paper)
+        if prior(identity) is None:
+            seen[identity] = paper
         resolved.append(entry if identity == entry.id else replace(entry, id=identity))
     return resolved
 
 
-def known_papers(papers: Iterable[tuple[str, str, str]]) -> dict[str, tuple[str, str]]:
-    """Map ids to (title, abstract) from (id, title, abstract) triples, the first one winning."""
-    known: dict[str, tuple[str, str]] = {}
-    for identity, title, abstract in papers:
-        known.setdefault(identity, (title, abstract))
-    return known
+class KnownPapers(Mapping[str, tuple[str, str]]):
+    """The papers already in the digests, by id (the oldest page's wins), as
+    :func:`resolve_ids` reads them: (title, abstract), made only for the ids it looks up.
+    Every ingest reads all 50,000 papers of a large archive to resolve a day's 50."""
+
+    def __init__(self, days: Iterable[Day]):
+        self._papers: dict[str, Paper] = {}
+        for day in days:
+            for section in day.sections:
+                for paper in section.papers:
+                    self._papers.setdefault(paper.id, paper)
+
+    def __getitem__(self, identity: str) -> tuple[str, str]:
+        paper = self._papers[identity]
+        return paper.title, paper.abstract
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._papers)
+
+    def __len__(self) -> int:
+        return len(self._papers)
 
 
 def _report(entry: Entry, other: str) -> None:

@@ -165,6 +165,18 @@ def mark_first_seen(days: dict[dt.date, Day]) -> dict[dt.date, Day]:
     return {d: _with_first_seen(day, first) for d, day in days.items()}
 
 
+def _marks_move(day: Day, first: dict[str, dt.date]) -> bool:
+    """Tell whether any paper of ``day`` gets another first-seen mark (a plain loop: it runs
+    for every paper of the archive at each ingest)."""
+    date = day.date
+    for section in day.sections:
+        for paper in section.papers:
+            seen = first[paper.id]
+            if paper.first_seen != (seen if seen < date else None):
+                return True
+    return False
+
+
 def _with_first_seen(day: Day, first: dict[str, dt.date]) -> Day:
     """Return ``day`` itself when no mark changes, so unchanged pages are not rewritten."""
 
@@ -175,7 +187,7 @@ def _with_first_seen(day: Day, first: dict[str, dt.date]) -> Day:
         mark = seen(paper)
         return paper if paper.first_seen == mark else replace(paper, first_seen=mark)
 
-    if all(paper.first_seen == seen(paper) for s in day.sections for paper in s.papers):
+    if not _marks_move(day, first):
         return day  # most days: looked at, not rebuilt (1,000 days at each ingest)
     sections = tuple(replace(s, papers=tuple(map(mark, s.papers))) for s in day.sections)
     if all(

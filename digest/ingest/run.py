@@ -16,7 +16,13 @@ from pathlib import Path
 
 from digest.errors import DigestError
 from digest.fsutil import sha1_hex, sha256_file, write_atomic, write_if_changed
-from digest.ingest.identity import identities, known_papers, resolve_entry, resolve_ids, upgrade_day
+from digest.ingest.identity import (
+    KnownPapers,
+    identities,
+    resolve_entry,
+    resolve_ids,
+    upgrade_day,
+)
 from digest.ingest.merge import by_date, mark_first_seen, merge_dump
 from digest.ingest.parse import parse_file
 from digest.ingest.retheme import retheme_day
@@ -95,11 +101,7 @@ def _distinct_ids(
     parsed: list[tuple[Path, list[Entry]]], days: dict[dt.date, Day]
 ) -> list[tuple[Path, list[Entry]]]:
     """Give papers whose titles differ only in punctuation ids of their own (see identity)."""
-    known = known_papers(
-        (paper.id, paper.title, paper.abstract)
-        for d in sorted(days)
-        for _, paper in days[d].placed_papers()
-    )
+    known = KnownPapers(days[d] for d in sorted(days))
     entries = iter(resolve_ids((e for _, group in parsed for e in group), known))
     return [(path, [next(entries) for _ in group]) for path, group in parsed]
 
