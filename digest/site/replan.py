@@ -6,9 +6,9 @@ of record tokens and its place (see :mod:`digest.site.keys`), and a record's tok
 when a digest page it is on, or was on, moves its records token. So each build leaves a
 :class:`PlanMemo` of what its plan was made of: each day's records token and papers, each
 paper's related papers, each theme's papers in order. The next build with the same salt, into
-the same folder, asks :class:`Reuse` first: a page none of whose inputs moved gets the last
-build's key (the one the full plan would compute again), without hashing; every other page is
-keyed as before. ``tests/test_replan.py`` checks both plans agree after every kind of edit,
+the same folder, asks :class:`Reuse` first: a page none of whose inputs moved is kept as the
+last build wrote it (its key is the one the full plan would compute again), with no key
+worked out and no spec made; every other page is planned and keyed as before. ``tests/test_replan.py`` checks both plans agree after every kind of edit,
 and the test suite checks it in every rebuild it makes (``DIGEST_CHECK_PLAN``).
 """
 
