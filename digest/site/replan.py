@@ -8,8 +8,9 @@ when a digest page it is on, or was on, moves its records token. So each build l
 paper's related papers, each theme's papers in order. The next build with the same salt, into
 the same folder, asks :class:`Reuse` first: a page none of whose inputs moved is kept as the
 last build wrote it (its key is the one the full plan would compute again), with no key
-worked out and no spec made; every other page is planned and keyed as before. ``tests/test_replan.py`` checks both plans agree after every kind of edit,
-and the test suite checks it in every rebuild it makes (``DIGEST_CHECK_PLAN``).
+worked out and no spec made; every other page is planned and keyed as before.
+``tests/test_replan.py`` checks both plans agree after every kind of edit, and the test suite
+checks it in every rebuild it makes (``DIGEST_CHECK_PLAN``).
 """
 
 from __future__ import annotations
