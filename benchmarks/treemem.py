@@ -11,6 +11,7 @@ costs a little CPU.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -21,12 +22,18 @@ PERIOD = 0.005
 
 
 def children(pid: int) -> list[int]:
-    """Return the direct children of a process (every thread's children)."""
+    """Return the direct children of a process (every thread's children); none once it has
+    gone (a worker can end between being listed and being read: that ended a sampler, and
+    the peak it had seen so far was reported)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    for task in tasks:
         try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except (OSError, ValueError):
             continue
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,19 @@ def test_lighthouse_script_picks_the_page_types_and_serves_gzip(sample_site: Pat
         with urllib.request.urlopen(request) as reply:
             assert reply.headers["Content-Encoding"] == "gzip"
             assert gzip.decompress(reply.read()) == (sample_site / "index.html").read_bytes()
+
+
+def test_the_memory_sampler_survives_a_process_that_ends_while_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker can end between being listed and having its threads listed; that raised in
+    the sampler's thread, which then stopped sampling (bench.py printed the traceback)."""
+    treemem = benchmark_module("treemem")
+
+    def gone(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("/proc/12345/task")
+
+    monkeypatch.setattr(Path, "glob", gone)
+    monkeypatch.setattr(os, "listdir", gone)
+    assert treemem.children(12345) == []
+    assert treemem.tree(12345) == [12345]
