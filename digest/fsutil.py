@@ -20,6 +20,11 @@ def sha1_hex(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def folder_key(folder: Path) -> str:
+    """Name a cache entry kept for one output folder (its stamp, its plan memo)."""
+    return sha1_hex(str(folder).encode("utf-8", "surrogateescape"))[:16]
+
+
 def sha256_file(path: Path) -> str:
     """Return the hex SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

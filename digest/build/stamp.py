@@ -26,7 +26,7 @@ import time
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-from digest.fsutil import write_atomic
+from digest.fsutil import folder_key, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ def _walk(folder: str, found: list[tuple[str, int, int]]) -> None:
 
 def stamp_path(cache_dir: Path, out: Path) -> Path:
     """Where the stamp of a build into ``out`` lives: one per output folder."""
-    name = hashlib.sha1(str(out).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return cache_dir / "stamps" / f"{name}.json"
+    return cache_dir / "stamps" / f"{folder_key(out)}.json"
 
 
 def record(path: Path, out: Path, inputs: str, folders: Sequence[str], files: int) -> None:

@@ -26,6 +26,7 @@ from digest.site.lunr import (
     RUN_SEGMENTS,
     Analysis,
     Run,
+    extend_sizes,
     join_segments,
     js_sorted,
     split_run,
@@ -339,12 +340,6 @@ class SplitMemo:
                 write_atomic(self.path, marshal.dumps(self.used), durable=False)
             except OSError as exc:  # a speed-up only: warned of, not a failed build
                 log.warning("could not write the cache %s: %s", self.path.parent, exc)
-
-
-def extend_sizes(sizes: list[list[int]], analysis: Analysis) -> None:
-    """Append a block's papers' field lengths (the next papers in order) to ``sizes``."""
-    for mine, theirs in zip(sizes, analysis["sizes"], strict=True):
-        mine += theirs
 
 
 def level(text: str) -> int:

@@ -268,8 +268,7 @@ def join_analyses(parts: Sequence[Analysis]) -> Analysis:
         for name, run in part["runs"].items():
             known = runs.get(name)
             runs[name] = _moved(run, offset) if known is None else _joined(known, run, offset)
-        for mine, theirs in zip(sizes, part["sizes"], strict=True):
-            mine += theirs
+        extend_sizes(sizes, part)
         papers += part["papers"]
         offset += part["docs"]
     analysis: Analysis = {"docs": offset, "sizes": sizes, "papers": papers, "runs": runs}
@@ -277,16 +276,24 @@ def join_analyses(parts: Sequence[Analysis]) -> Analysis:
     return analysis
 
 
+def extend_sizes(sizes: list[list[int]], analysis: Analysis) -> None:
+    """Append an analysis's papers' field lengths (the next papers in order) to ``sizes``."""
+    for mine, theirs in zip(sizes, analysis["sizes"], strict=True):
+        mine += theirs
+
+
 def _moved(run: Run, offset: int) -> Run:
-    """A run of papers numbered ``offset`` further on (a segment's first posting is stored
-    by its paper's number, the rest by gaps: only the ends move)."""
+    """A run of papers numbered ``offset`` further on."""
     if not offset:
         return run
-    segments = [
-        None if seg is None else (seg[0], seg[1] + offset, seg[2] + offset, seg[3], seg[4])
-        for seg in run[RUN_SEGMENTS:]
-    ]
+    segments = [None if seg is None else _moved_segment(seg, offset) for seg in run[RUN_SEGMENTS:]]
     return (run[0] + offset, run[1], run[2], run[3] + offset, *segments)
+
+
+def _moved_segment(seg: Segment, offset: int) -> Segment:
+    """A segment's first posting is stored by its paper's number, the rest by gaps: only its
+    ends move."""
+    return (seg[0], seg[1] + offset, seg[2] + offset, seg[3], seg[4])
 
 
 def _joined(known: Run, run: Run, offset: int) -> Run:
@@ -296,7 +303,7 @@ def _joined(known: Run, run: Run, offset: int) -> Run:
         if late is None:
             segments.append(early)
         elif early is None:
-            segments.append((late[0], late[1] + offset, late[2] + offset, late[3], late[4]))
+            segments.append(_moved_segment(late, offset))
         else:
             gap = vlq(2 * (late[1] + offset - early[2] - 1) + late[3])
             segments.append(

@@ -15,7 +15,6 @@ checks it in every rebuild it makes (``DIGEST_CHECK_PLAN``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import marshal
 import math
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest import urls
-from digest.fsutil import write_atomic
+from digest.fsutil import folder_key, write_atomic
 from digest.pages.library import Library, LoadedDay
 from digest.site.keys import day_token, records_token
 
@@ -228,5 +227,4 @@ class Reuse:
 
 def memo_path(cache_dir: Path, out: Path) -> Path:
     """Where the plan memo of builds into ``out`` lives: one per output folder."""
-    name = hashlib.sha1(str(out).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return cache_dir / "plans" / f"{name}.marshal"
+    return cache_dir / "plans" / f"{folder_key(out)}.marshal"

@@ -220,6 +220,12 @@ class Block:
         return f"{self.name}-{self.key[:20]}.marshal"
 
 
+def analysis_key(name: str, docs: Sequence[SearchDoc]) -> str:
+    """Key the analysis of a run of papers (a block, a day) by what they are made of."""
+    parts = [d.token or d.fingerprint() for d in docs]
+    return search_block_key(f"{FORMAT}|{ANALYSER}", name, [f.name for f in FIELDS], parts)
+
+
 def blocks(docs: Sequence[SearchDoc]) -> list[Block]:
     """Group documents (oldest first) into half-month blocks, keyed by what they hold."""
     found: list[Block] = []
@@ -227,9 +233,7 @@ def blocks(docs: Sequence[SearchDoc]) -> list[Block]:
     by_day = groupby(docs, key=attrgetter("date"))  # a block's name, once a day, not a paper
     for name, days in groupby(by_day, key=lambda day: block_name(day[0])):
         members = tuple(chain.from_iterable(group for _, group in days))
-        parts = [d.token or d.fingerprint() for d in members]
-        key = search_block_key(f"{FORMAT}|{ANALYSER}", name, [f.name for f in FIELDS], parts)
-        found.append(Block(name, start, members, key))
+        found.append(Block(name, start, members, analysis_key(name, members)))
         start += len(members)
     return found
 
@@ -282,9 +286,7 @@ def analyze_by_day(block: Block, folder: Path) -> Analysis:
     for date, group in groupby(block.docs, key=attrgetter("date")):
         docs = tuple(group)
         dates.add(date)
-        fingerprints = [d.token or d.fingerprint() for d in docs]
-        key = search_block_key(f"{FORMAT}|{ANALYSER}", date, [f.name for f in FIELDS], fingerprints)
-        path = folder / f"{date}-{key[:20]}.marshal"
+        path = folder / f"{date}-{analysis_key(date, docs)[:20]}.marshal"
         analysis = _cached(path)
         if analysis is None:
             analysis = analyze(docs)
