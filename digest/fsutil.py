@@ -154,3 +154,27 @@ def rare_collections(threshold: int = 100_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+
+_LEFT_FOR_EXIT: list[object] | None = None
+"""What :func:`leave_for_exit` was given, once :func:`end_without_freeing` was called."""
+
+
+def end_without_freeing() -> None:
+    """Say that this process ends with ``os._exit`` when its command is done (the console
+    entry point does): objects left for it are then never freed one by one."""
+    global _LEFT_FOR_EXIT
+    _LEFT_FOR_EXIT = []
+
+
+def leave_for_exit(*objects: object) -> None:
+    """Keep ``objects`` alive until the process ends, if it ends without freeing them.
+
+    A build's data is millions of small objects (50,000 papers' records, cards, keys);
+    letting them go when the build returned took 0.11-0.17 s of a 1.7 s new day, for memory
+    the exit gives back at once (compilers skip the same work: clang's ``-disable-free``).
+    Anywhere else (the preview server, the tests, a library caller) this keeps nothing.
+    """
+    if _LEFT_FOR_EXIT is not None:
+        _LEFT_FOR_EXIT.extend(objects)

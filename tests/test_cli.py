@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from digest.cli import command_paths
+from digest.cli.parser import build_parser
+from digest.fsutil import leave_for_exit
 from tests.conftest import REPO, SAMPLE_FILES, CliResult
 
 Cli = Callable[..., CliResult]
@@ -55,6 +58,44 @@ def test_every_command_has_help_and_is_in_the_readme(
     assert exit_info.value.code == 0
     readme = (REPO / "README.md").read_text()
     assert f"digest {' '.join(path)}" in readme
+
+
+def test_a_build_through_the_console_script_is_whole_when_it_exits(tiny: Path) -> None:
+    """The script ends a command with ``os._exit`` and never frees the build's data: the
+    site, its stamp and the summary must all be there all the same, and a rebuild a no-op."""
+    command = [sys.executable, "-m", "digest", "-C", str(tiny), "build"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "files written" in done.stderr or "files written" in done.stdout
+    assert (tiny / "site" / "index.html").is_file()
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0 and "0 files written" in again.stderr + again.stdout
+
+
+def test_only_a_command_that_ends_the_process_leaves_its_data_for_the_exit() -> None:
+    """Left for the exit means never freed: only after ``end_without_freeing`` (which the
+    console script calls for every command but the long-running preview server)."""
+
+    class Data:
+        pass
+
+    data = Data()
+    gone = weakref.ref(data)
+    leave_for_exit(data)
+    del data
+    assert gone() is None, "a process that does not end with os._exit must free it"
+    script = (
+        "import weakref\n"
+        "from digest.fsutil import end_without_freeing, leave_for_exit\n"
+        "class Data: pass\n"
+        "end_without_freeing(); data = Data(); kept = weakref.ref(data)\n"
+        "leave_for_exit(data); del data; print(kept() is not None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout == "True\n", done.stderr
+    parser = build_parser()
+    assert parser.parse_args(["serve"]).resident
+    assert not any(parser.parse_args([c]).resident for c in ("build", "email", "ingest"))
 
 
 def test_usage_mistakes_exit_2_with_one_line(cli: Cli, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from digest.build.pool import Beside, Pages, SearchWork, may_fork, run_work
 from digest.build.run import BuildReport, Progress, Say, fast_inputs
 from digest.build.writer import SiteWriter
 from digest.config import Config, template_dirs
-from digest.fsutil import FileHashes
+from digest.fsutil import FileHashes, leave_for_exit
 from digest.ingest.run import RULES_STATE, DayReport, ingest, retheme
 from digest.model import OTHER, Moves
 from digest.pages.cache import StoredDay, load_stored_days
@@ -90,6 +90,7 @@ def build_site(
                     say(f"ingested {day.path}: {plural(day.added, 'new paper')}")
         warn_unknown_themes(stored, project.themes)
         library = library_from(stored, project.themes)
+        leave_for_exit(stored, library, writer)
         dirs = template_dirs(project.templates_dir)
         write_site(
             library, config, dirs, writer, project.cache_dir / "search", progress, later,
@@ -146,6 +147,7 @@ def write_site(
     views = Views(library, config)
     renderer = Renderer(dirs, views.site(), templates_cache)
     keys = Keys(library, render_salt(dirs, config, library.themes, renderer.site))
+    leave_for_exit(views, keys, renderer)
     static = list(renderer.static_files())
     changed = None
     if pages:  # what the next build compares to (search_index's stays empty: no pages)

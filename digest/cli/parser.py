@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the digest project to work on (default: the current directory)",
     )
+    parser.set_defaults(resident=False)  # True: the command runs until stopped (serve)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     parse = _command(commands, "parse", "print the papers found in raw page dumps")
@@ -229,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "--poll", action="store_true", help="poll for changes (where file events are missed)"
     )
-    serve_cmd.set_defaults(run=run.run_serve)
+    serve_cmd.set_defaults(run=run.run_serve, resident=True)
     return parser
 
 
