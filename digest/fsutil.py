@@ -156,7 +156,6 @@ def rare_collections(threshold: int = 100_000) -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-
 _LEFT_FOR_EXIT: list[object] | None = None
 """What :func:`leave_for_exit` was given, once :func:`end_without_freeing` was called."""
 

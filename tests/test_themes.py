@@ -57,6 +57,22 @@ def test_exclusions_veto_and_several_themes_sort_by_score(tmp_path: Path) -> Non
     assert [m.theme for m in classify(themes, "Alpha", "alphabet soup")] == []
 
 
+def test_a_pattern_with_named_groups_matches_in_lowercased_text(tmp_path: Path) -> None:
+    """Texts are lowercased and so are the rules' letters, but not a group's name:
+    ``(?P<Bits>...)(?P=Bits)`` lowered is no pattern at all, and loading it failed."""
+    path = write_themes(
+        tmp_path,
+        "themes:\n- slug: q\n  name: Q\n  threshold: 1\n  match:\n"
+        "  - {pattern: '(?P<Bits>[48])-(?P=Bits)-BIT', in: title}\n"
+        "  - {pattern: 'Low(?P<Gap>[ -])Rank(?P=Gap)Adapt\\w*', in: title}\n",
+    )
+    (theme,) = load_themes(path)
+    match = match_theme(theme, "Training in 4-4-Bit", "")
+    assert match is not None and match.hits[0].startswith("title “Training in 4-4-Bit”")
+    assert match_theme(theme, "A 4-8-bit mix", "") is None
+    assert match_theme(theme, "Low-Rank-Adapters", "") is not None
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import DigestError
-from digest.ingest.classify import FIELDS, classify, compiled, match_theme, phrase_pattern
+from digest.ingest.classify import FIELDS, check_forms, classify, match_theme, phrase_pattern
 from digest.model import OTHER, PLACES, Cues, Places, Rule, Theme
 from digest.yamlfile import (
     ITEM_LINES,
@@ -188,7 +188,7 @@ def _rule(item: Any, path: Path, theme_line: int | None, *, cue: bool = False) -
         raise DigestError("a rule's phrase or pattern must be non-empty text", path, line)
     pattern = phrase_pattern(text) if "phrase" in item else text
     try:
-        compiled(pattern)
+        check_forms(pattern)
     except re.error as exc:
         raise DigestError(f"invalid pattern {text!r}: {exc}", path, line) from None
     return Rule(
