@@ -462,6 +462,42 @@ def test_an_edited_old_paper_changes_its_pieces_and_matches_a_cold_build(
     assert files_of(generated, None) == after
 
 
+def test_an_edit_to_an_old_paper_assembles_only_the_chunks_of_its_words(
+    generated: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk is keyed by the analyses of every block before its checkpoint, so a title
+    edited on an old day rebuilt every chunk. The edited block's log of which terms each edit
+    changed keys the chunks none of them falls in as before: those are kept. Two edits in a
+    row (the second keeps the first's chunks), then one that takes a paper off the old day
+    (every later paper's number moves: no log), each give a cold build's files."""
+    build(generated)
+    chunks = len(list((generated.site_dir / SEARCH_DIR / "c").glob("*.js")))
+    assembled = generated.root / "assembled"  # a file: the index is made in a child process
+    real = assembly.Assembly.base
+
+    def counted(self: assembly.Assembly, chunk: assembly.Chunk) -> Any:
+        with assembled.open("a") as log:
+            log.write("1")
+        return real(self, chunk)
+
+    monkeypatch.setattr(assembly.Assembly, "base", counted)
+    page = sorted(generated.digests_dir.glob("*.md"))[2]
+    for word in ("Zanzibar", "Quokka"):
+        text = page.read_text(encoding="utf-8")
+        at = text.index(" {#p-")  # the end of the day's first title
+        page.write_text(f"{text[:at]} {word}{text[at:]}", encoding="utf-8")
+        assembled.unlink(missing_ok=True)
+        build(generated)
+        rebuilt = len(assembled.read_text()) if assembled.exists() else 0
+        assert 0 < rebuilt < chunks / 10, (rebuilt, chunks)
+        assert _site_search_files(generated.site_dir) == files_of(generated, None)
+    text = page.read_text(encoding="utf-8")
+    second = text.index("\n### ", text.index("\n### ") + 1)
+    page.write_text(text[:second] + text[text.index("\n#", second + 1) :], encoding="utf-8")
+    build(generated)
+    assert _site_search_files(generated.site_dir) == files_of(generated, None)
+
+
 def test_unchanged_blocks_are_not_analysed_again(
     generated: Project, tmp_path: Path, analysed: list[int]
 ) -> None:

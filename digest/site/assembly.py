@@ -30,12 +30,14 @@ from digest.site.lunr import (
     join_segments,
     js_sorted,
     split_run,
+    utf16_key,
     vlq,
 )
 from digest.site.search import (
     FIELDS,
     FORMAT,
     POSITIONAL,
+    Edits,
     SearchDoc,
     SearchPlan,
     dumps,
@@ -123,7 +125,10 @@ class Assembly:
         table: TermTable,
         recent: dict[int, Analysis],
         digests: Sequence[str],
+        edits: Sequence[Edits] = (),
+        settled: dict[int, Analysis] | None = None,
     ):
+        """``settled``: analyses of settled blocks already read (they are not read again)."""
         self.plan = plan
         self.starts = [b.start for b in plan.blocks]
         self.settled = table.blocks
@@ -137,7 +142,13 @@ class Assembly:
         self.days = days_of(plan.docs)
         self._chains = list(accumulate(digests, chain, initial=""))
         """Digests of the analyses of blocks 0..b-1: what a chunk cut in block b is made of."""
-        self._analyses: dict[int, Analysis] = dict(recent)
+        self._digests = list(digests)
+        self._edits: dict[int, EditRanges] = {
+            b: _edit_ranges(log) for b, log in enumerate(edits) if log
+        }
+        """Blocks with an edit log: (digest before, changed terms as UTF-16 keys) per edit."""
+        self._edited_chains: dict[tuple[int, tuple[str, ...]], str] = {}
+        self._analyses: dict[int, Analysis] = {**(settled or {}), **recent}
         self._merged: dict[str, Runs] | None = None
         self.chunk_list: list[Chunk] = []
         self.splits = SplitMemo(plan.cache_dir)
@@ -170,18 +181,42 @@ class Assembly:
             cut = checkpoint(start, self.days, len(self.plan.docs))
             big = hi - lo == 1 and self.volume[keys[lo]] > limit
             end = keys[hi] if hi < len(keys) else ""
-            made_of = [FORMAT, repr(search.LAYOUT), start, end, cut, big, self._made_of(cut)]
+            made_of = [
+                FORMAT, repr(search.LAYOUT), start, end, cut, big, self._made_of(cut, start, end)
+            ]  # fmt: skip
             found.append(Chunk(start, end, tuple(keys[lo:hi]), cut, sha(dumps(made_of))))
         return found
 
-    def _made_of(self, cut: int) -> str:
+    def _made_of(self, cut: int, start: str, end: str) -> str:
         """Name the papers before ``cut`` by their analyses: the blocks before the one it falls
-        in, and in that one (a recent block) the papers before it."""
+        in, and in that one (a recent block) the papers before it.
+
+        A block edited since an earlier analysis by changes none of which falls in the
+        chunk's terms ``start``-``end`` is named by that earlier analysis: the chunk's
+        postings are the same as they were then (see :func:`digest.site.search.edits_since`).
+        """
         block = bisect_left(self.starts, cut + 1) - 1
         if block < 0:
             return ""
         inside = self._analyses[block]["papers"][: cut - self.starts[block]] if cut else []
-        return sha(self._chains[block] + "".join(inside))
+        return sha(self._chain_for(block, start, end) + "".join(inside))
+
+    def _chain_for(self, block: int, start: str, end: str) -> str:
+        """Chain the digests of blocks 0..block-1, each edited block's as of its earliest
+        analysis since which no change touched the terms ``start``-``end``."""
+        edited = [b for b in self._edits if b < block]
+        if not edited:
+            return self._chains[block]
+        low, high = utf16_key(start), utf16_key(end) if end else None
+        named = tuple(_as_of(self._edits[b], self._digests[b], low, high) for b in edited)
+        found = self._edited_chains.get((block, named))
+        if found is None:
+            digests = dict(zip(edited, named, strict=True))
+            found = self._chains[edited[0]]
+            for b in range(edited[0], block):
+                found = chain(found, digests.get(b, self._digests[b]))
+            self._edited_chains[(block, named)] = found
+        return found
 
     def base(self, chunk: Chunk) -> tuple[list[list[Entry]], list[str]]:
         """Return a chunk's base pieces (lists of entries) and the terms they hold.
@@ -428,6 +463,26 @@ def by_volume(runs: Runs) -> list[Runs]:
         groups[-1].append((b, run))
         total += run[2]
     return groups
+
+
+EditRanges = list[tuple[str, list[bytes]]]
+"""A block's edit log with each edit's changed terms as sorted UTF-16 keys (JavaScript's
+order, the index's)."""
+
+
+def _edit_ranges(log: Edits) -> EditRanges:
+    return [(digest, sorted(utf16_key(t) for t in terms)) for digest, terms in log]
+
+
+def _as_of(edits: EditRanges, digest: str, low: bytes, high: bytes | None) -> str:
+    """Return the digest of the earliest analysis of a block since which none of its edits
+    changed a term from ``low`` up to (not including) ``high`` (None: no end)."""
+    for before, changed in reversed(edits):
+        at = bisect_left(changed, low)
+        if at < len(changed) and (high is None or changed[at] < high):
+            break
+        digest = before
+    return digest
 
 
 def chain(prefix: str, digest: str) -> str:

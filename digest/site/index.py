@@ -28,8 +28,17 @@ from digest.site.assembly import (
     hash_int,
     runs_path,
 )
-from digest.site.lunr import LUNR_VERSION, gap_vlqs, vlqs
-from digest.site.search import FIELDS, FORMAT, SearchFile, SearchPlan, dumps, load_analysis, sha
+from digest.site.lunr import LUNR_VERSION, Analysis, gap_vlqs, vlqs
+from digest.site.search import (
+    FIELDS,
+    FORMAT,
+    Edits,
+    SearchFile,
+    SearchPlan,
+    dumps,
+    load_analysis,
+    sha,
+)
 from digest.urls import SEARCH_DIR, SEARCH_MANIFEST
 
 
@@ -60,8 +69,12 @@ def _recent(plan: SearchPlan, settled: int) -> range:
     return range(settled, len(plan.blocks))
 
 
-def _term_table(plan: SearchPlan, settled: int) -> tuple[TermTable, list[str]]:
-    """Return the term table over the settled blocks and the digest of each of them.
+def _term_table(
+    plan: SearchPlan, settled: int, loaded: dict[int, Analysis]
+) -> tuple[TermTable, list[str], list[Edits]]:
+    """Return the term table over the settled blocks, and the digest and the edit log of
+    the analysis of each of them (see :func:`digest.site.search.edits_since`). The analyses
+    it reads go into ``loaded``: after an edit, the chunks to rebuild read them again.
 
     The cached table is reused if the analyses it covers are unchanged: a block whose key
     changed (a note added to one of its pages) is read to compare its digest. Blocks settled
@@ -71,39 +84,49 @@ def _term_table(plan: SearchPlan, settled: int) -> tuple[TermTable, list[str]]:
     keys = [b.key for b in plan.blocks]
     table = TermTable()
     known: list[str] = []
+    edits: list[Edits] = []
     cached = _cached_table(path)
     if cached is not None and cached[0].blocks <= settled and _same(plan, *cached):
-        table, known = cached[0], cached[2]
+        table, known, edits = cached[0], cached[2], cached[3]
     for b in range(table.blocks, settled):
-        analysis = load_analysis(plan.blocks[b], plan.cache_dir)
+        analysis = loaded[b] = load_analysis(plan.blocks[b], plan.cache_dir)
         table.absorb(b, analysis)
         known.append(analysis["digest"])
+        edits.append(analysis.get("edits", []))
     if path is not None and (cached is None or cached[1] != keys[:settled]):
-        write_atomic(path, marshal.dumps((keys[:settled], known, table.dump())), durable=False)
-    return table, known
+        data = marshal.dumps((keys[:settled], known, table.dump(), edits))
+        write_atomic(path, data, durable=False)
+    return table, known, edits
 
 
-def _cached_table(path: Path | None) -> tuple[TermTable, list[str], list[str]] | None:
-    """Return (table, block keys, digests) from the cache, if there is a readable one."""
+def _cached_table(path: Path | None) -> tuple[TermTable, list[str], list[str], list[Edits]] | None:
+    """Return (table, block keys, digests, edit logs) from the cache, if there is a readable
+    one."""
     if path is None:
         return None
     try:
-        keys, digests, data = marshal.loads(path.read_bytes())
-        return TermTable.undump(data), list(keys), list(digests)
+        keys, digests, data, edits = marshal.loads(path.read_bytes())
+        return TermTable.undump(data), list(keys), list(digests), list(edits)
     except (OSError, ValueError, EOFError, TypeError):
         return None
 
 
-def _same(plan: SearchPlan, table: TermTable, keys: list[str], digests: list[str]) -> bool:
-    """Tell whether the blocks a cached table covers still have the analyses it was made of."""
-    if len(keys) != table.blocks or len(digests) != table.blocks:
+def _same(
+    plan: SearchPlan, table: TermTable, keys: list[str], digests: list[str], edits: list[Edits]
+) -> bool:
+    """Tell whether the blocks a cached table covers still have the analyses it was made of
+    (a block read to compare gives its edit log, which a note leaves as it was)."""
+    if len(keys) != table.blocks or len(digests) != table.blocks or len(edits) != table.blocks:
         return False
     for b in range(table.blocks):
         block = plan.blocks[b] if b < len(plan.blocks) else None
         if block is None:
             return False
-        if block.key != keys[b] and load_analysis(block, plan.cache_dir)["digest"] != digests[b]:
-            return False
+        if block.key != keys[b]:
+            analysis = load_analysis(block, plan.cache_dir)
+            if analysis["digest"] != digests[b]:
+                return False
+            edits[b] = analysis.get("edits", [])
     return True
 
 
@@ -116,10 +139,12 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
     the manifest is keyed by the whole index (``SearchPlan.index_key``): equal, all kept.
     """
     settled = _settled(plan)
-    table, digests = _term_table(plan, settled)
+    loaded: dict[int, Analysis] = {}
+    table, digests, edits = _term_table(plan, settled, loaded)
     recent = {b: load_analysis(plan.blocks[b], plan.cache_dir) for b in _recent(plan, settled)}
     digests += [recent[b]["digest"] for b in sorted(recent)]
-    assembly = Assembly(plan, table, recent, digests)
+    edits += [recent[b].get("edits", []) for b in sorted(recent)]
+    assembly = Assembly(plan, table, recent, digests, edits, loaded)
     memo = _ChunkMemo(plan.cache_dir)
     files: list[SearchFile] = []
     small: dict[str, bytes] = {}

@@ -55,7 +55,14 @@ from digest.fsutil import write_atomic
 from digest.model import OTHER
 from digest.pages.library import Library, Record
 from digest.site.keys import search_block_key, search_doc_token, search_index_key
-from digest.site.lunr import ANALYSER, LUNR_VERSION, Analysis, analyze_block, join_analyses
+from digest.site.lunr import (
+    ANALYSER,
+    LUNR_VERSION,
+    Analysis,
+    analyze_block,
+    join_analyses,
+    js_sorted,
+)
 from digest.urls import SEARCH_DIR
 
 log = logging.getLogger(__name__)
@@ -258,6 +265,8 @@ def load_analysis(block: Block, cache_dir: Path | None, by_day: bool = False) ->
         analysis = analyze_by_day(block, cache_dir / DAYS)
     else:
         analysis = analyze(block.docs)
+        if path is not None:
+            analysis["edits"] = edits_since(path.parent, block.name, analysis)
     if path is not None:
         _store(path, block.name, marshal.dumps(analysis))
     return analysis
@@ -269,6 +278,40 @@ def _cached(path: Path) -> Analysis | None:
         return cached
     except (OSError, ValueError, EOFError):
         return None
+
+
+Edits = list[list[Any]]
+"""A block's edit log: ``[digest, changed terms]`` of each earlier analysis, oldest first."""
+EDITS_KEPT = 8
+"""Earlier analyses of a block its log names; a chunk keyed by an older one is rebuilt."""
+EDIT_TERMS = 5_000
+"""Changed terms above which an edit is not logged (a chunk is then keyed anew)."""
+
+
+def edits_since(folder: Path, name: str, analysis: Analysis) -> Edits:
+    """Return a block's new analysis's edit log: each earlier analysis's digest with the
+    terms whose postings differ in the analysis after it, oldest first.
+
+    Each chunk of the index is keyed by the analyses of every block before its checkpoint,
+    so a title edited on an old day rebuilt every chunk (2.3 s at 50,000 papers) to change
+    the few holding the title's words. With the log, a chunk none of whose terms changed
+    keeps its key (see :meth:`digest.site.assembly.Assembly.chunks`). Only an edit that
+    keeps the block's number of papers is logged: one that changes it moves the number of
+    every later paper, and so every chunk. The newest block, which each new day changes, is
+    not read for it (see :func:`load_analysis`).
+    """
+    old = None
+    for entry in sorted(folder.glob(f"{name}-*.marshal")):  # one, as _store leaves it
+        old = _cached(entry)
+    if old is None or old.get("digest") == analysis["digest"]:
+        return [] if old is None else list(old.get("edits", []))
+    if old.get("docs") != analysis["docs"] or not isinstance(old.get("runs"), dict):
+        return []
+    before, after = old["runs"], analysis["runs"]
+    changed = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
+    if len(changed) > EDIT_TERMS:
+        return []
+    return [*old.get("edits", []), [old["digest"], js_sorted(changed)]][-EDITS_KEPT:]
 
 
 DAYS = "days"
