@@ -331,8 +331,8 @@ def test_chunk_ranges_are_cut_at_the_same_terms_as_volumes_grow() -> None:
 # --- incremental ------------------------------------------------------------------------------
 
 
-def corpus(root: Path, papers: int) -> Project:
-    benchmark_module("corpus").write_corpus(root, papers, per_day=20)
+def corpus(root: Path, papers: int, per_day: int = 20) -> Project:
+    benchmark_module("corpus").write_corpus(root, papers, per_day=per_day)
     project = Project.find(root)
     year = project.config.year()
     ingest(project.digests_dir, project.raw_dumps(), project.themes, year=year)
@@ -462,17 +462,25 @@ def test_an_edited_old_paper_changes_its_pieces_and_matches_a_cold_build(
     assert files_of(generated, None) == after
 
 
+@pytest.fixture
+def spread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """600 papers over four months: eight blocks, most of them settled."""
+    monkeypatch.setattr(search, "LAYOUT", SMALL)
+    return corpus(tmp_path / "corpus", 600, per_day=5)
+
+
 def test_an_edit_to_an_old_paper_assembles_only_the_chunks_of_its_words(
-    generated: Project, monkeypatch: pytest.MonkeyPatch
+    spread: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each chunk is keyed by the analyses of every block before its checkpoint, so a title
     edited on an old day rebuilt every chunk. The edited block's log of which terms each edit
     changed keys the chunks none of them falls in as before: those are kept. Two edits in a
-    row (the second keeps the first's chunks), then one that takes a paper off the old day
-    (every later paper's number moves: no log), each give a cold build's files."""
-    build(generated)
-    chunks = len(list((generated.site_dir / SEARCH_DIR / "c").glob("*.js")))
-    assembled = generated.root / "assembled"  # a file: the index is made in a child process
+    row (the second keeps the first's chunks), new days after them (their chunks' cached
+    runs are checked by the same log), then an edit that takes a paper off the old day (every
+    later paper's number moves: no log) each give a cold build's files."""
+    build(spread)
+    chunks = len(list((spread.site_dir / SEARCH_DIR / "c").glob("*.js")))
+    assembled = spread.root / "assembled"  # a file: the index is made in a child process
     real = assembly.Assembly.base
 
     def counted(self: assembly.Assembly, chunk: assembly.Chunk) -> Any:
@@ -481,21 +489,25 @@ def test_an_edit_to_an_old_paper_assembles_only_the_chunks_of_its_words(
         return real(self, chunk)
 
     monkeypatch.setattr(assembly.Assembly, "base", counted)
-    page = sorted(generated.digests_dir.glob("*.md"))[2]
+    page = sorted(spread.digests_dir.glob("*.md"))[2]
     for word in ("Zanzibar", "Quokka"):
         text = page.read_text(encoding="utf-8")
         at = text.index(" {#p-")  # the end of the day's first title
         page.write_text(f"{text[:at]} {word}{text[at:]}", encoding="utf-8")
         assembled.unlink(missing_ok=True)
-        build(generated)
+        build(spread)
         rebuilt = len(assembled.read_text()) if assembled.exists() else 0
         assert 0 < rebuilt < chunks / 10, (rebuilt, chunks)
-        assert _site_search_files(generated.site_dir) == files_of(generated, None)
+        assert _site_search_files(spread.site_dir) == files_of(spread, None)
+    for number in range(3):
+        new_day(spread, number)
+        build(spread)
+        assert _site_search_files(spread.site_dir) == files_of(spread, None)
     text = page.read_text(encoding="utf-8")
     second = text.index("\n### ", text.index("\n### ") + 1)
     page.write_text(text[:second] + text[text.index("\n#", second + 1) :], encoding="utf-8")
-    build(generated)
-    assert _site_search_files(generated.site_dir) == files_of(generated, None)
+    build(spread)
+    assert _site_search_files(spread.site_dir) == files_of(spread, None)
 
 
 def test_unchanged_blocks_are_not_analysed_again(

@@ -260,7 +260,9 @@ class Assembly:
         since = 0
         found: dict[str, Runs] = {}
         valid = cached is not None and cached[0] <= self.settled
-        if cached is not None and valid and cached[1] == self._chains[cached[0]]:
+        if valid and cached is not None:  # of blocks whose edits left these terms alone
+            valid = cached[1] == self._chain_for(cached[0], chunk.start, chunk.end)
+        if cached is not None and valid:
             since, found = cached[0], cached[2]
         if self._merged is not None:
             found = {n: self._merged[n] for n in chunk.members if n in self._merged}
@@ -272,7 +274,8 @@ class Assembly:
                     if run is not None:
                         found.setdefault(name, []).append((b, run))
         if path is not None and since != self.settled:
-            data = marshal.dumps((self.settled, self._chains[self.settled], found))
+            made_of = self._chain_for(self.settled, chunk.start, chunk.end)
+            data = marshal.dumps((self.settled, made_of, found))
             write_atomic(path, data, durable=False)
         return {name: found.get(name, []) + self.recent.get(name, []) for name in chunk.members}
 
@@ -471,7 +474,7 @@ order, the index's)."""
 
 
 def _edit_ranges(log: Edits) -> EditRanges:
-    return [(digest, sorted(utf16_key(t) for t in terms)) for digest, terms in log]
+    return [(edit[0], sorted(utf16_key(t) for t in edit[1])) for edit in log]
 
 
 def _as_of(edits: EditRanges, digest: str, low: bytes, high: bytes | None) -> str:
