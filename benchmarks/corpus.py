@@ -117,6 +117,16 @@ def add_note(project: Path, note: str) -> None:
     page.write_text(text[:end].rstrip("\n") + f"\n\n{note}\n" + text[end:], encoding="utf-8")
 
 
+def edit_title(project: Path, word: str) -> None:
+    """Add a word to the first title of a day a third of the way in (a changed day whose
+    papers' searchable text changed, in an old block of the index)."""
+    pages = sorted((project / "content" / "digests").glob("*.md"))
+    page = pages[len(pages) // 3]
+    text = page.read_text(encoding="utf-8")
+    at = text.index(" {#p-", text.index("\n### "))
+    page.write_text(f"{text[:at]} {word}{text[at:]}", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, required=True, help="number of papers")

@@ -12,7 +12,8 @@ interleaved, for several days in a row, and prints each figure's lowest, median 
 Each copy first takes one new day untimed (so each starts as a daily job finds its project:
 the last build's caches made by a build into the same folder). "new day" is what
 ``digest build --fetch`` does once the day is saved (the build ingests it); "ingest + build"
-runs ``digest ingest`` first; "note" adds a note under a paper of a middle day.
+runs ``digest ingest`` first; "note" adds a note under a paper of a middle day; "title edit"
+adds a word to a title a third of the way in (its search index block is an old one).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from corpus import add_note, write_next_day  # noqa: E402
+from corpus import add_note, edit_title, write_next_day  # noqa: E402
 
-MODES = ("new day", "ingest + build", "note")
+MODES = ("new day", "ingest + build", "note", "title edit")
 
 
 def digest(code: Path, project: Path, *args: str) -> None:
@@ -47,9 +48,13 @@ def digest(code: Path, project: Path, *args: str) -> None:
 
 def timed(mode: str, code: Path, project: Path, number: int) -> float:
     """Make the mode's change, flush the disk, then time the commands that follow it."""
-    dump = None if mode == "note" else write_next_day(project, 200_000 + number, "daily")
+    dump = None
     if mode == "note":
         add_note(project, f"Daily note {number}.")
+    elif mode == "title edit":
+        edit_title(project, f"Edit{number}")
+    else:
+        dump = write_next_day(project, 200_000 + number, "daily")
     os.sync()
     started = time.perf_counter()
     if mode == "ingest + build":
