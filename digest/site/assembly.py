@@ -25,7 +25,10 @@ from digest.site import search
 from digest.site.lunr import (
     RUN_SEGMENTS,
     Analysis,
+    EditRanges,
     Run,
+    digest_as_of,
+    edit_ranges,
     extend_sizes,
     join_segments,
     js_sorted,
@@ -144,7 +147,7 @@ class Assembly:
         """Digests of the analyses of blocks 0..b-1: what a chunk cut in block b is made of."""
         self._digests = list(digests)
         self._edits: dict[int, EditRanges] = {
-            b: _edit_ranges(log) for b, log in enumerate(edits) if log
+            b: edit_ranges(log) for b, log in enumerate(edits) if log
         }
         """Blocks with an edit log: (digest before, changed terms as UTF-16 keys) per edit."""
         self._edited_chains: dict[tuple[int, tuple[str, ...]], str] = {}
@@ -208,7 +211,7 @@ class Assembly:
         if not edited:
             return self._chains[block]
         low, high = utf16_key(start), utf16_key(end) if end else None
-        named = tuple(_as_of(self._edits[b], self._digests[b], low, high) for b in edited)
+        named = tuple(digest_as_of(self._edits[b], self._digests[b], low, high) for b in edited)
         found = self._edited_chains.get((block, named))
         if found is None:
             digests = dict(zip(edited, named, strict=True))
@@ -466,26 +469,6 @@ def by_volume(runs: Runs) -> list[Runs]:
         groups[-1].append((b, run))
         total += run[2]
     return groups
-
-
-EditRanges = list[tuple[str, list[bytes]]]
-"""A block's edit log with each edit's changed terms as sorted UTF-16 keys (JavaScript's
-order, the index's)."""
-
-
-def _edit_ranges(log: Edits) -> EditRanges:
-    return [(edit[0], sorted(utf16_key(t) for t in edit[1])) for edit in log]
-
-
-def _as_of(edits: EditRanges, digest: str, low: bytes, high: bytes | None) -> str:
-    """Return the digest of the earliest analysis of a block since which none of its edits
-    changed a term from ``low`` up to (not including) ``high`` (None: no end)."""
-    for before, changed in reversed(edits):
-        at = bisect_left(changed, low)
-        if at < len(changed) and (high is None or changed[at] < high):
-            break
-        digest = before
-    return digest
 
 
 def chain(prefix: str, digest: str) -> str:

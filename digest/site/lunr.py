@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -205,7 +206,8 @@ RUN_SEGMENTS = 4
 Analysis = dict[str, Any]
 """A block's analysis: ``{"docs": n, "sizes": each field's length in each paper (a list per
 field), "papers": a hash of each paper's text, "runs": {term: Run}, "digest": a hash of all
-that}``. Plain data (marshal)."""
+that}``, and for a block analysed again after an edit, "edits": its log (not hashed; see
+:func:`digest.site.search.edits_since`). Plain data (marshal)."""
 
 
 def analyze_block(texts: Sequence[Sequence[str]], positional: Sequence[bool]) -> Analysis:
@@ -405,3 +407,25 @@ def join_segments(segments: Iterable[tuple[int, Segment | None]]) -> str:
         out.append(rest)
         previous = start + last
     return "".join(out)
+
+
+EditRanges = list[tuple[str, list[bytes]]]
+"""A block's edit log with each edit's changed terms as sorted UTF-16 keys (JavaScript's
+order, the index's)."""
+
+
+def edit_ranges(log: list[list[Any]]) -> EditRanges:
+    """Return an analysis's edit log (``[digest, changed terms]`` each) with the terms as
+    sorted UTF-16 keys, for :func:`digest_as_of`."""
+    return [(edit[0], sorted(utf16_key(t) for t in edit[1])) for edit in log]
+
+
+def digest_as_of(edits: EditRanges, digest: str, low: bytes, high: bytes | None) -> str:
+    """Return the digest of the earliest analysis of a block since which none of its edits
+    changed a term from ``low`` up to (not including) ``high`` (None: no end)."""
+    for before, changed in reversed(edits):
+        at = bisect_left(changed, low)
+        if at < len(changed) and (high is None or changed[at] < high):
+            break
+        digest = before
+    return digest
