@@ -28,7 +28,7 @@ from digest.config import DEFAULT_TEMPLATES, Config
 from digest.ingest.run import ingest
 from digest.pages.library import Library, Record, load_library
 from digest.project import Project
-from digest.site import assembly, search
+from digest.site import assembly, index, search
 from digest.site import lunr as lunr_format
 from digest.site.search import FIELDS, search_docs
 from digest.urls import SEARCH_DIR
@@ -474,30 +474,43 @@ def test_an_edit_to_an_old_paper_assembles_only_the_chunks_of_its_words(
 ) -> None:
     """Each chunk is keyed by the analyses of every block before its checkpoint, so a title
     edited on an old day rebuilt every chunk. The edited block's log of which terms each edit
-    changed keys the chunks none of them falls in as before: those are kept. Two edits in a
-    row (the second keeps the first's chunks), new days after them (their chunks' cached
-    runs are checked by the same log), then an edit that takes a paper off the old day (every
-    later paper's number moves: no log) each give a cold build's files."""
+    changed keys the chunks none of them falls in as before: those are kept, and the term
+    table and the rebuilt chunks' runs are patched from the edited block alone. Four edits in
+    a row (more than the log keeps apart: the oldest are merged, and their chunks keep their
+    keys), new days after them, then an edit that takes a paper off the old day (every later
+    paper's number moves: no log) each give a cold build's files."""
+    monkeypatch.setattr(search, "EDITS_KEPT", 2)
     build(spread)
     chunks = len(list((spread.site_dir / SEARCH_DIR / "c").glob("*.js")))
-    assembled = spread.root / "assembled"  # a file: the index is made in a child process
-    real = assembly.Assembly.base
+    blocks = len(search.blocks(search_docs(load_library(spread.digests_dir, ()))))
+    assembled = spread.root / "assembled"  # files: the index is made in a child process
+    read = spread.root / "read"
+    real_base, real_read = assembly.Assembly.base, search.load_analysis
 
     def counted(self: assembly.Assembly, chunk: assembly.Chunk) -> Any:
         with assembled.open("a") as log:
             log.write("1")
-        return real(self, chunk)
+        return real_base(self, chunk)
+
+    def reading(block: search.Block, *args: Any) -> Any:
+        with read.open("a") as log:
+            log.write("1")
+        return real_read(block, *args)
 
     monkeypatch.setattr(assembly.Assembly, "base", counted)
+    monkeypatch.setattr(assembly, "load_analysis", reading)
+    monkeypatch.setattr(index, "load_analysis", reading)
     page = sorted(spread.digests_dir.glob("*.md"))[2]
-    for word in ("Zanzibar", "Quokka"):
+    for word in ("Zanzibar", "Quokka", "Wombat", "Axolotl"):
         text = page.read_text(encoding="utf-8")
         at = text.index(" {#p-")  # the end of the day's first title
         page.write_text(f"{text[:at]} {word}{text[at:]}", encoding="utf-8")
         assembled.unlink(missing_ok=True)
+        read.unlink(missing_ok=True)
         build(spread)
         rebuilt = len(assembled.read_text()) if assembled.exists() else 0
-        assert 0 < rebuilt < chunks / 10, (rebuilt, chunks)
+        assert 0 < rebuilt < chunks / 10, (word, rebuilt, chunks)
+        assert len(read.read_text()) < blocks / 2, word  # the edited block, the recent ones
         assert _site_search_files(spread.site_dir) == files_of(spread, None)
     for number in range(3):
         new_day(spread, number)

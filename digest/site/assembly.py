@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from digest.site.search import (
     load_analysis,
     sha,
 )
+from digest.site.terms import TermTable, chain
 
 log = logging.getLogger(__name__)
 
@@ -71,48 +73,6 @@ class Chunk:
     """Papers from this number on are in the tails."""
     key: str
     """What its base pieces are made of: its range, checkpoint and the blocks up to it."""
-
-
-class TermTable:
-    """What the index needs of every term in the settled blocks: volume, first occurrence.
-
-    Settled blocks are those before the earliest possible checkpoint; the table over them is
-    kept in the cache (keyed by their analyses' digests), so a new day reads only the few
-    recent blocks. A changed old block makes it start over from every analysis.
-    """
-
-    def __init__(self) -> None:
-        self.blocks = 0
-        self.chain = ""
-        self.volume: dict[str, int] = {}
-        self.first: dict[str, tuple[int, int, int]] = {}
-        """term -> (block, number in block, rank) of its first occurrence."""
-        self.sizes: list[list[int]] = [[] for _ in FIELDS]
-        """Each field's length in each paper of the settled blocks (for the position pieces)."""
-
-    def absorb(self, b: int, analysis: Analysis) -> None:
-        """Add block ``b`` (the next one) to the table."""
-        volume, first = self.volume, self.first
-        for name, run in analysis["runs"].items():
-            known = volume.get(name)
-            if known is None:
-                volume[name] = run[2]
-                first[name] = (b, run[0], run[1])
-            else:
-                volume[name] = known + run[2]
-        extend_sizes(self.sizes, analysis)
-        self.blocks = b + 1
-        self.chain = chain(self.chain, analysis["digest"])
-
-    def dump(self) -> bytes:
-        return marshal.dumps((self.blocks, self.chain, self.volume, self.first, self.sizes))
-
-    @classmethod
-    def undump(cls, data: bytes) -> TermTable:
-        table = cls()
-        loaded = marshal.loads(data)
-        table.blocks, table.chain, table.volume, table.first, table.sizes = loaded
-        return table
 
 
 class Assembly:
@@ -256,30 +216,34 @@ class Assembly:
         return found
 
     def chunk_runs(self, chunk: Chunk) -> dict[str, Runs]:
-        """Return every run of a chunk's terms: settled runs from the chunk's cache entry when
-        it is still valid (plus blocks settled since), else from every settled analysis."""
+        """Return every run of a chunk's terms: settled runs from the chunk's cache entry,
+        with the blocks whose analysis changed since it was made (an edit) and the blocks
+        settled since read again; else from every settled analysis."""
         path = self.runs_path(chunk)
         cached = None if self._merged is not None else read_runs(path)
-        since = 0
         found: dict[str, Runs] = {}
-        valid = cached is not None and cached[0] <= self.settled
-        if valid and cached is not None:  # of blocks whose edits left these terms alone
-            valid = cached[1] == self._chain_for(cached[0], chunk.start, chunk.end)
-        if cached is not None and valid:
-            since, found = cached[0], cached[2]
+        again: Sequence[int] = range(self.settled)
+        changed: set[int] = set()
         if self._merged is not None:
             found = {n: self._merged[n] for n in chunk.members if n in self._merged}
-        else:
-            for b in range(since, self.settled):
-                runs = self._analysis(b)["runs"]
-                for name in chunk.members:
-                    run = runs.get(name)
-                    if run is not None:
-                        found.setdefault(name, []).append((b, run))
-        if path is not None and since != self.settled:
-            made_of = self._chain_for(self.settled, chunk.start, chunk.end)
-            data = marshal.dumps((self.settled, made_of, found))
-            write_atomic(path, data, durable=False)
+            again = ()
+        elif cached is not None and len(cached[0]) <= self.settled:
+            made_of, found = cached
+            changed = {b for b, digest in enumerate(made_of) if digest != self._digests[b]}
+            if changed:
+                found = {n: [r for r in runs if r[0] not in changed] for n, runs in found.items()}
+            again = [*sorted(changed), *range(len(made_of), self.settled)]
+        for b in again:
+            runs = self._analysis(b)["runs"]
+            for name in chunk.members:
+                run = runs.get(name)
+                if run is not None:
+                    found.setdefault(name, []).append((b, run))
+        if changed:  # read out of block order
+            for runs in found.values():
+                runs.sort(key=itemgetter(0))
+        if path is not None and (again or self._merged is not None):
+            write_atomic(path, marshal.dumps((self._digests[: self.settled], found)), durable=False)
         return {name: found.get(name, []) + self.recent.get(name, []) for name in chunk.members}
 
     def merge_settled(self) -> None:
@@ -471,20 +435,17 @@ def by_volume(runs: Runs) -> list[Runs]:
     return groups
 
 
-def chain(prefix: str, digest: str) -> str:
-    return sha(prefix + digest)
-
-
 def runs_path(cache_dir: Path, chunk: Chunk) -> Path:
     return cache_dir / "runs" / f"{sha(dumps([FORMAT, chunk.start, chunk.end]))[:24]}.marshal"
 
 
-def read_runs(path: Path | None) -> tuple[int, str, dict[str, Runs]] | None:
-    """Return a chunk's cached settled runs: (blocks covered, their chain, term -> runs)."""
+def read_runs(path: Path | None) -> tuple[list[str], dict[str, Runs]] | None:
+    """Return a chunk's cached settled runs: (the digest of each block's analysis they were
+    taken from, term -> runs)."""
     if path is None:
         return None
     try:
-        blocks, chain, runs = marshal.loads(path.read_bytes())
-        return int(blocks), str(chain), dict(runs)
+        digests, runs = marshal.loads(path.read_bytes())
+        return list(digests), dict(runs)
     except (OSError, ValueError, EOFError, TypeError):
         return None

@@ -12,7 +12,7 @@ import marshal
 import os
 from bisect import bisect_left
 from collections.abc import Sequence
-from functools import partial
+from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from digest.site.assembly import (
     Chunk,
     Days,
     Entry,
-    TermTable,
     days_of,
     hash_int,
     runs_path,
@@ -39,6 +38,7 @@ from digest.site.search import (
     load_analysis,
     sha,
 )
+from digest.site.terms import TermTable, chain
 from digest.urls import SEARCH_DIR, SEARCH_MANIFEST
 
 
@@ -77,7 +77,8 @@ def _term_table(
     it reads go into ``loaded``: after an edit, the chunks to rebuild read them again.
 
     The cached table is reused if the analyses it covers are unchanged: a block whose key
-    changed (a note added to one of its pages) is read to compare its digest. Blocks settled
+    changed (a note added to one of its pages) is read to compare its digest; one whose last
+    edit changed the analysis the table holds (a title edited) is patched. Blocks settled
     since are read and added. Otherwise it is made again from every analysis.
     """
     path = None if plan.cache_dir is None else plan.cache_dir / "terms.marshal"
@@ -114,19 +115,30 @@ def _cached_table(path: Path | None) -> tuple[TermTable, list[str], list[str], l
 def _same(
     plan: SearchPlan, table: TermTable, keys: list[str], digests: list[str], edits: list[Edits]
 ) -> bool:
-    """Tell whether the blocks a cached table covers still have the analyses it was made of
-    (a block read to compare gives its edit log, which a note leaves as it was)."""
+    """Tell whether the blocks a cached table covers still have the analyses it was made of,
+    or edits of them that the table takes in (:meth:`TermTable.patch`); ``digests`` and
+    ``edits`` are brought up to date with the blocks read."""
     if len(keys) != table.blocks or len(digests) != table.blocks or len(edits) != table.blocks:
         return False
+    patched = False
     for b in range(table.blocks):
         block = plan.blocks[b] if b < len(plan.blocks) else None
         if block is None:
             return False
         if block.key != keys[b]:
             analysis = load_analysis(block, plan.cache_dir)
+            log = analysis.get("edits", [])
             if analysis["digest"] != digests[b]:
-                return False
-            edits[b] = analysis.get("edits", [])
+                last = log[-1] if log else []
+                if len(last) < 3 or last[0] != digests[b] or len(last[1]) != len(last[2]):
+                    return False  # not an edit of the analysis the table holds
+                if not table.patch(b, block.start, analysis, last):
+                    return False
+                digests[b] = analysis["digest"]
+                patched = True
+            edits[b] = log
+    if patched:
+        table.chain = reduce(chain, digests, "")
     return True
 
 

@@ -281,9 +281,12 @@ def _cached(path: Path) -> Analysis | None:
 
 
 Edits = list[list[Any]]
-"""A block's edit log: ``[digest, changed terms]`` of each earlier analysis, oldest first."""
+"""A block's edit log, oldest first: for each earlier analysis, ``[its digest, the terms
+whose runs the next one changed, how each of those runs began in it]`` (first paper, rank,
+volume; None where the term was not in the block)."""
 EDITS_KEPT = 8
-"""Earlier analyses of a block its log names; a chunk keyed by an older one is rebuilt."""
+"""Edits a block's log keeps apart; older ones are merged into one step (a chunk that only
+the newer of two merged edits changed is then keyed anew, and rebuilt once)."""
 EDIT_TERMS = 5_000
 """Changed terms above which an edit is not logged (a chunk is then keyed anew)."""
 
@@ -311,7 +314,15 @@ def edits_since(folder: Path, name: str, analysis: Analysis) -> Edits:
     changed = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
     if len(changed) > EDIT_TERMS:
         return []
-    return [*old.get("edits", []), [old["digest"], js_sorted(changed)]][-EDITS_KEPT:]
+    terms = js_sorted(changed)
+    heads = [None if (run := before.get(t)) is None else list(run[:3]) for t in terms]
+    log = [*old.get("edits", []), [old["digest"], terms, heads]]
+    while len(log) > EDITS_KEPT:  # the oldest two as one step: its chunks keep their keys
+        merged = js_sorted(set(log[0][1]) | set(log[1][1]))
+        if len(merged) > EDIT_TERMS:
+            return []
+        log[:2] = [[log[0][0], merged, []]]
+    return log
 
 
 DAYS = "days"
