@@ -10,7 +10,8 @@ interleaved, for several days in a row, and prints each figure's lowest, median 
     .venv/bin/python benchmarks/daily.py benchmarks/out/corpus-50000/digest --against 8bd1cf8
 
 Each copy first takes one new day untimed (so each starts as a daily job finds its project:
-the last build's caches made by a build into the same folder). "new day" is what
+the last build's caches made by a build into the same folder), then has its index's chunks
+assembled again by its own version (their cached runs are in its format). "new day" is what
 ``digest build --fetch`` does once the day is saved (the build ingests it); "ingest + build"
 runs ``digest ingest`` first; "note" adds a note under a paper of a middle day; "title edit"
 adds a word to a title a third of the way in (its search index block is an old one).
@@ -92,6 +93,11 @@ def main() -> None:
         copies[name] = copy
     for name, code in sides.items():  # untimed: a memo and caches of this folder's build
         digest(code, copies[name], "ingest", str(write_next_day(copies[name], 200_000, "daily")))
+        digest(code, copies[name], "build")
+        # The index's chunks assembled again by this version, so that its cached runs are in
+        # its own format (another version's read as missing, and every day reads them all).
+        (copies[name] / ".digest-cache" / "search" / "chunks.marshal").unlink(missing_ok=True)
+        edit_title(copies[name], "Untimed")
         digest(code, copies[name], "build")
     times: dict[tuple[str, str], list[float]] = {}
     number = 1
