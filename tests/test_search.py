@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from functools import reduce
 from itertools import accumulate, groupby
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from digest.project import Project
 from digest.site import assembly, index, search
 from digest.site import lunr as lunr_format
 from digest.site.search import FIELDS, search_docs
+from digest.site.terms import chain
 from digest.urls import SEARCH_DIR
 from tests.conftest import benchmark_module
 
@@ -521,6 +523,23 @@ def test_an_edit_to_an_old_paper_assembles_only_the_chunks_of_its_words(
     page.write_text(text[:second] + text[text.index("\n#", second + 1) :], encoding="utf-8")
     build(spread)
     assert _site_search_files(spread.site_dir) == files_of(spread, None)
+
+
+def test_runs_cached_before_digests_were_kept_per_block_are_still_read(tmp_path: Path) -> None:
+    """A chunk's cached runs used to name their blocks by one chain of digests; such an
+    entry is taken while the chain is still right, or every chunk that folded in the month
+    after an upgrade read every old analysis again."""
+    digests = ["a1", "b2", "c3"]
+    chains = [reduce(chain, digests[:n], "") for n in range(len(digests) + 1)]
+    runs = {"term": [[0, [1, 2, 3]]]}
+    entry = tmp_path / "runs.marshal"
+    entry.write_bytes(marshal.dumps((2, chains[2], runs)))
+    assert assembly.read_runs(entry, digests, chains) == (["a1", "b2"], runs)
+    edited = ["a1", "b9", "c3"]
+    edited_chains = [reduce(chain, edited[:n], "") for n in range(len(edited) + 1)]
+    assert assembly.read_runs(entry, edited, edited_chains) is None  # a block changed since
+    entry.write_bytes(marshal.dumps((["a1", "b2"], runs)))
+    assert assembly.read_runs(entry, edited, edited_chains) == (["a1", "b2"], runs)
 
 
 def test_unchanged_blocks_are_not_analysed_again(

@@ -73,6 +73,19 @@ def test_a_pattern_with_named_groups_matches_in_lowercased_text(tmp_path: Path) 
     assert match_theme(theme, "Low-Rank-Adapters", "") is not None
 
 
+def test_a_conditional_on_a_named_group_keeps_the_name(tmp_path: Path) -> None:
+    """``(?(Name)...)`` names a group too: lowered, it named no group and failed to load."""
+    path = write_themes(
+        tmp_path,
+        "themes:\n- slug: q\n  name: Q\n  threshold: 1\n  match:\n"
+        "  - {pattern: '(?P<Four>4-)?(?(Four)BIT|Eight-Bit)', in: title}\n",
+    )
+    (theme,) = load_themes(path)
+    assert match_theme(theme, "A 4-Bit model", "") is not None
+    assert match_theme(theme, "An eight-bit model", "") is not None
+    assert match_theme(theme, "A bit of a model", "") is None
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -76,9 +76,9 @@ def _forms(pattern: str) -> tuple[str, str]:
     return lowered, rf"(?<!\w)(?:{lowered})(?!\w)"
 
 
-GROUP_NAME = re.compile(r"\(\?P[<=][^>)]*[>)]")
-"""A named group's head or a reference to one (``(?P<Name>``, ``(?P=Name)``): letters that
-are syntax, not text."""
+GROUP_NAME = re.compile(r"\(\?(?:P[<=][^>)]*[>)]|\([^)]*\))")
+"""A named group's head or a reference to one (``(?P<Name>``, ``(?P=Name)``, a condition
+``(?(Name)``): letters that are syntax, not text."""
 
 
 def _lower_literals(pattern: str) -> str:

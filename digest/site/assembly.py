@@ -220,7 +220,7 @@ class Assembly:
         with the blocks whose analysis changed since it was made (an edit) and the blocks
         settled since read again; else from every settled analysis."""
         path = self.runs_path(chunk)
-        cached = None if self._merged is not None else read_runs(path)
+        cached = None if self._merged is not None else read_runs(path, self._digests, self._chains)
         found: dict[str, Runs] = {}
         again: Sequence[int] = range(self.settled)
         changed: set[int] = set()
@@ -439,13 +439,27 @@ def runs_path(cache_dir: Path, chunk: Chunk) -> Path:
     return cache_dir / "runs" / f"{sha(dumps([FORMAT, chunk.start, chunk.end]))[:24]}.marshal"
 
 
-def read_runs(path: Path | None) -> tuple[list[str], dict[str, Runs]] | None:
+def read_runs(
+    path: Path | None, digests: Sequence[str], chains: Sequence[str]
+) -> tuple[list[str], dict[str, Runs]] | None:
     """Return a chunk's cached settled runs: (the digest of each block's analysis they were
-    taken from, term -> runs)."""
+    taken from, term -> runs).
+
+    An entry written before digests were kept per block, (blocks, their chain, runs), is
+    taken when its chain is that of today's blocks (``chains``, of ``digests``): otherwise
+    each chunk that folded in the month after an upgrade read every settled analysis again
+    (0.4 s at 50,000 papers).
+    """
     if path is None:
         return None
     try:
-        digests, runs = marshal.loads(path.read_bytes())
+        data = marshal.loads(path.read_bytes())
+        if len(data) == 3:  # the older entry
+            blocks, chain, runs = data
+            if not 0 <= blocks < len(chains) or chains[blocks] != chain:
+                return None
+            return list(digests[:blocks]), dict(runs)
+        digests, runs = data
         return list(digests), dict(runs)
     except (OSError, ValueError, EOFError, TypeError):
         return None

@@ -87,10 +87,11 @@ def _term_table(
     known: list[str] = []
     edits: list[Edits] = []
     cached = _cached_table(path)
-    if cached is not None and cached[0].blocks <= settled and _same(plan, *cached):
+    if cached is not None and cached[0].blocks <= settled and _same(plan, *cached, loaded):
         table, known, edits = cached[0], cached[2], cached[3]
     for b in range(table.blocks, settled):
-        analysis = loaded[b] = load_analysis(plan.blocks[b], plan.cache_dir)
+        analysis = loaded.get(b) or load_analysis(plan.blocks[b], plan.cache_dir)
+        loaded[b] = analysis
         table.absorb(b, analysis)
         known.append(analysis["digest"])
         edits.append(analysis.get("edits", []))
@@ -113,11 +114,16 @@ def _cached_table(path: Path | None) -> tuple[TermTable, list[str], list[str], l
 
 
 def _same(
-    plan: SearchPlan, table: TermTable, keys: list[str], digests: list[str], edits: list[Edits]
+    plan: SearchPlan,
+    table: TermTable,
+    keys: list[str],
+    digests: list[str],
+    edits: list[Edits],
+    loaded: dict[int, Analysis],
 ) -> bool:
     """Tell whether the blocks a cached table covers still have the analyses it was made of,
     or edits of them that the table takes in (:meth:`TermTable.patch`); ``digests`` and
-    ``edits`` are brought up to date with the blocks read."""
+    ``edits`` are brought up to date with the blocks read, which go into ``loaded``."""
     if len(keys) != table.blocks or len(digests) != table.blocks or len(edits) != table.blocks:
         return False
     patched = False
@@ -126,7 +132,7 @@ def _same(
         if block is None:
             return False
         if block.key != keys[b]:
-            analysis = load_analysis(block, plan.cache_dir)
+            analysis = loaded[b] = load_analysis(block, plan.cache_dir)
             log = analysis.get("edits", [])
             if analysis["digest"] != digests[b]:
                 last = log[-1] if log else []
