@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import reduce
 from itertools import accumulate, groupby
 from pathlib import Path
@@ -29,7 +30,7 @@ from digest.config import DEFAULT_TEMPLATES, Config
 from digest.ingest.run import ingest
 from digest.pages.library import Library, Record, load_library
 from digest.project import Project
-from digest.site import assembly, index, search
+from digest.site import assembly, index, search, terms
 from digest.site import lunr as lunr_format
 from digest.site.search import FIELDS, search_docs
 from digest.site.terms import chain
@@ -534,12 +535,40 @@ def test_runs_cached_before_digests_were_kept_per_block_are_still_read(tmp_path:
     runs = {"term": [[0, [1, 2, 3]]]}
     entry = tmp_path / "runs.marshal"
     entry.write_bytes(marshal.dumps((2, chains[2], runs)))
-    assert assembly.read_runs(entry, digests, chains) == (["a1", "b2"], runs)
+    assert terms.read_runs(entry, digests, chains) == (["a1", "b2"], runs)
     edited = ["a1", "b9", "c3"]
     edited_chains = [reduce(chain, edited[:n], "") for n in range(len(edited) + 1)]
-    assert assembly.read_runs(entry, edited, edited_chains) is None  # a block changed since
+    assert terms.read_runs(entry, edited, edited_chains) is None  # a block changed since
     entry.write_bytes(marshal.dumps((["a1", "b2"], runs)))
-    assert assembly.read_runs(entry, edited, edited_chains) == (["a1", "b2"], runs)
+    assert terms.read_runs(entry, edited, edited_chains) == (["a1", "b2"], runs)
+
+
+def test_a_new_day_reads_only_the_recent_analyses(
+    spread: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk whose range a day cut anew (a range split) gathers its settled runs from the
+    last layout's ranges it overlaps, instead of reading every settled analysis: a new day
+    reads the recent blocks' analyses and the ones it settles, whichever chunks it moves."""
+    monkeypatch.setattr(search, "LAYOUT", replace(SMALL, fold_days=32))  # few folds a day
+    build(spread)
+    blocks = len(search.blocks(search_docs(load_library(spread.digests_dir, ()))))
+    read = spread.root / "read"
+    real_read = search.load_analysis
+
+    def reading(block: search.Block, *args: Any) -> Any:
+        with read.open("a") as log:
+            log.write(block.name + " ")
+        return real_read(block, *args)
+
+    monkeypatch.setattr(assembly, "load_analysis", reading)
+    monkeypatch.setattr(index, "load_analysis", reading)
+    for number in range(6):
+        read.unlink(missing_ok=True)
+        new_day(spread, number)
+        build(spread)
+        names = read.read_text().split()
+        assert len(names) == len(set(names)) < blocks * 3 / 4, (number, names)
+        assert _site_search_files(spread.site_dir) == files_of(spread, None)
 
 
 def test_unchanged_blocks_are_not_analysed_again(

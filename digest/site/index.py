@@ -25,7 +25,6 @@ from digest.site.assembly import (
     Entry,
     days_of,
     hash_int,
-    runs_path,
 )
 from digest.site.lunr import LUNR_VERSION, Analysis, gap_vlqs, vlqs
 from digest.site.search import (
@@ -38,7 +37,7 @@ from digest.site.search import (
     load_analysis,
     sha,
 )
-from digest.site.terms import TermTable, chain
+from digest.site.terms import TermTable, chain, runs_path, write_layout
 from digest.urls import SEARCH_DIR, SEARCH_MANIFEST
 
 
@@ -46,7 +45,7 @@ def _prune_runs(cache_dir: Path | None, chunks: Sequence[Chunk]) -> None:
     """Remove cached runs of chunks the layout no longer has (a chunk that split)."""
     if cache_dir is None or not (cache_dir / "runs").is_dir():
         return
-    kept = {runs_path(cache_dir, chunk).name for chunk in chunks}
+    kept = {runs_path(cache_dir, chunk.start, chunk.end).name for chunk in chunks}
     with os.scandir(cache_dir / "runs") as entries:
         stale = [entry.path for entry in entries if entry.name not in kept]
     for path in stale:
@@ -202,6 +201,8 @@ def index_files(plan: SearchPlan) -> list[SearchFile]:
     memo.save()
     assembly.splits.save()
     _prune_runs(plan.cache_dir, assembly.chunk_list)
+    if plan.cache_dir is not None:
+        write_layout(plan.cache_dir, [(c.start, c.end) for c in assembly.chunk_list])
     keys = {SEARCH_MANIFEST: plan.index_key()}  # the manifest names the whole index
     return files + [
         SearchFile(p, keys.get(p, ""), partial(small.__getitem__, p)) for p in sorted(small)
