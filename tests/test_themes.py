@@ -57,33 +57,25 @@ def test_exclusions_veto_and_several_themes_sort_by_score(tmp_path: Path) -> Non
     assert [m.theme for m in classify(themes, "Alpha", "alphabet soup")] == []
 
 
-def test_a_pattern_with_named_groups_matches_in_lowercased_text(tmp_path: Path) -> None:
-    """Texts are lowercased and so are the rules' letters, but not a group's name:
-    ``(?P<Bits>...)(?P=Bits)`` lowered is no pattern at all, and loading it failed."""
-    path = write_themes(
-        tmp_path,
-        "themes:\n- slug: q\n  name: Q\n  threshold: 1\n  match:\n"
-        "  - {pattern: '(?P<Bits>[48])-(?P=Bits)-BIT', in: title}\n"
-        "  - {pattern: 'Low(?P<Gap>[ -])Rank(?P=Gap)Adapt\\w*', in: title}\n",
-    )
+@pytest.mark.parametrize(
+    ("pattern", "hits", "misses"),
+    [
+        ("(?P<Bits>[48])-(?P=Bits)-BIT", ["Training in 4-4-Bit"], ["A 4-8-bit mix"]),
+        ("Low(?P<Gap>[ -])Rank(?P=Gap)Adapt\\w*", ["Low-Rank-Adapters"], ["Low rank-adapters"]),
+        ("(?P<Four>4-)?(?(Four)BIT|Eight-Bit)", ["A 4-Bit model", "An eight-bit model"], ["A bit"]),
+    ],
+)
+def test_a_pattern_with_named_groups_matches_in_lowercased_text(
+    tmp_path: Path, pattern: str, hits: list[str], misses: list[str]
+) -> None:
+    """Texts are lowercased and so are the rules' letters, but not a group's name: lowered,
+    ``(?P<Bits>...)(?P=Bits)`` is no pattern at all and ``(?(Four)...)`` names no group, and
+    loading them failed."""
+    theme_head = "themes:\n- slug: q\n  name: Q\n  threshold: 1\n  match:\n"
+    path = write_themes(tmp_path, f"{theme_head}  - {{pattern: '{pattern}', in: title}}\n")
     (theme,) = load_themes(path)
-    match = match_theme(theme, "Training in 4-4-Bit", "")
-    assert match is not None and match.hits[0].startswith("title “Training in 4-4-Bit”")
-    assert match_theme(theme, "A 4-8-bit mix", "") is None
-    assert match_theme(theme, "Low-Rank-Adapters", "") is not None
-
-
-def test_a_conditional_on_a_named_group_keeps_the_name(tmp_path: Path) -> None:
-    """``(?(Name)...)`` names a group too: lowered, it named no group and failed to load."""
-    path = write_themes(
-        tmp_path,
-        "themes:\n- slug: q\n  name: Q\n  threshold: 1\n  match:\n"
-        "  - {pattern: '(?P<Four>4-)?(?(Four)BIT|Eight-Bit)', in: title}\n",
-    )
-    (theme,) = load_themes(path)
-    assert match_theme(theme, "A 4-Bit model", "") is not None
-    assert match_theme(theme, "An eight-bit model", "") is not None
-    assert match_theme(theme, "A bit of a model", "") is None
+    assert all(match_theme(theme, title, "") is not None for title in hits)
+    assert all(match_theme(theme, title, "") is None for title in misses)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,8 @@ class TermTable:
 
     Settled blocks are those before the earliest possible checkpoint; the table over them is
     kept in the cache (keyed by their analyses' digests), so a new day reads only the few
-    recent blocks. A changed old block makes it start over from every analysis.
+    recent blocks. An edited old block is patched in (:meth:`patch`); any other change to one
+    makes it start over from every analysis.
     """
 
     def __init__(self) -> None:
