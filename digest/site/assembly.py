@@ -118,6 +118,8 @@ class Assembly:
         self._edited_chains: dict[tuple[int, tuple[str, ...]], str] = {}
         self._analyses: dict[int, Analysis] = {**(settled or {}), **recent}
         self._merged: dict[str, Runs] | None = None
+        self._last_layout: list[tuple[str, str, bytes, bytes | None]] | None = None
+        """The last build's chunk ranges, read when a chunk's range is new."""
         self.chunk_list: list[Chunk] = []
         self.splits = SplitMemo(plan.cache_dir)
 
@@ -225,23 +227,22 @@ class Assembly:
         with the blocks whose analysis changed since it was made (an edit) and the blocks
         settled since read again; else from every settled analysis."""
         path = self.runs_path(chunk)
-        cached = own = None
-        if self._merged is None:
-            cached = own = read_runs(path, self._digests, self._chains)
-            if own is None:
-                cached = self._from_last_layout(chunk)
         found: dict[str, Runs] = {}
         again: Sequence[int] = range(self.settled)
         changed: set[int] = set()
+        own = None
         if self._merged is not None:
             found = {n: self._merged[n] for n in chunk.members if n in self._merged}
             again = ()
-        elif cached is not None and len(cached[0]) <= self.settled:
-            made_of, found = cached
-            changed = {b for b, digest in enumerate(made_of) if digest != self._digests[b]}
-            if changed:
-                found = {n: [r for r in runs if r[0] not in changed] for n, runs in found.items()}
-            again = [*sorted(changed), *range(len(made_of), self.settled)]
+        else:
+            own = read_runs(path, self._digests, self._chains)
+            cached = own or self._from_last_layout(chunk)
+            if cached is not None and len(cached[0]) <= self.settled:
+                made_of, found = cached
+                changed = {b for b, digest in enumerate(made_of) if digest != self._digests[b]}
+                if changed:
+                    found = {n: [r for r in rs if r[0] not in changed] for n, rs in found.items()}
+                again = [*sorted(changed), *range(len(made_of), self.settled)]
         for b in again:
             runs = self._analysis(b)["runs"]
             for name in chunk.members:
@@ -281,11 +282,18 @@ class Assembly:
         cache_dir = self.plan.cache_dir
         if cache_dir is None:
             return None
+        if self._last_layout is None:  # read once, ends as UTF-16 keys (None: no end)
+            self._last_layout = [
+                (start, end, utf16_key(start), utf16_key(end) if end else None)
+                for start, end in read_layout(cache_dir)
+            ]
         low, high = utf16_key(chunk.start), utf16_key(chunk.end) if chunk.end else None
         members = set(chunk.members)
         sources = []
-        for start, end in read_layout(cache_dir):
-            if (high is not None and utf16_key(start) >= high) or (end and utf16_key(end) <= low):
+        for start, end, their_low, their_high in self._last_layout:
+            if (high is not None and their_low >= high) or (
+                their_high is not None and their_high <= low
+            ):
                 continue  # no overlap
             cached = read_runs(runs_path(cache_dir, start, end), self._digests, self._chains)
             if cached is None:
