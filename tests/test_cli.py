@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pstats
 import subprocess
 import sys
 import weakref
@@ -70,6 +71,21 @@ def test_a_build_through_the_console_script_is_whole_when_it_exits(tiny: Path) -
     assert (tiny / "site" / "index.html").is_file()
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0 and "0 files written" in again.stderr + again.stdout
+
+
+def test_a_build_under_a_profiler_exits_normally_so_the_profile_is_written(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """``python -m cProfile -o F -m digest build`` wrote an empty F: the script's ``os._exit``
+    ended the process before the profiler's report (coverage and pyinstrument alike)."""
+    profile = tmp_path / "build.prof"
+    command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "digest"]
+    done = subprocess.run([*command, "-C", str(tiny), "build"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tiny / "site" / "index.html").is_file()
+    stats = pstats.Stats(str(profile))
+    functions = {name for _, _, name in stats.stats}  # type: ignore[attr-defined]
+    assert "build_site" in functions, "the build ran under the profiler and is in its report"
 
 
 def test_only_a_command_that_ends_the_process_leaves_its_data_for_the_exit() -> None:

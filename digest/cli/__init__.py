@@ -67,7 +67,12 @@ def run() -> NoReturn:
     What a command leaves for the exit (:func:`digest.fsutil.leave_for_exit`) is not freed
     before it either. An exception other than a user mistake still ends in a traceback, as
     with ``main``.
+
+    Under a profiler or a tracer (``python -m cProfile``, pyinstrument, coverage) the process
+    exits as usual instead: they write their report at exit, and ``os._exit`` would lose it.
     """
+    if _watched():
+        sys.exit(main())
     code = main(exits=True)
     try:
         sys.stdout.flush()
@@ -76,3 +81,8 @@ def run() -> NoReturn:
         pass
     logging.shutdown()
     os._exit(code)
+
+
+def _watched() -> bool:
+    """Whether a profiler or tracer hooks this interpreter (it reports when the process exits)."""
+    return sys.getprofile() is not None or sys.gettrace() is not None
